@@ -1,0 +1,189 @@
+"""``refunds``: the command line for daily use, so nobody needs Dagster internals.
+
+refunds run      [--input DIR] [--as-of YYYY-MM-DD] [--warehouse PATH] [--settle SECONDS]
+refunds status   [--warehouse PATH]
+refunds synth    --out DIR [--entries N] [--seed N] [--as-of YYYY-MM-DD] [--xlsx rev613 ...]
+refunds sample   (regenerates the bundled sample in data/sample/)
+refunds prepare  (parses the dbt project into its manifest; run before `dagster dev`)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+from pipelines.run_date import AS_OF_TAG, parse_as_of
+from pipelines.settings import PROJECT_ROOT, SettingsError, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="refunds", description="IEEPA refund pipeline (CAPE)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daily job once: ingest, dbt build, checks")
+    run.add_argument("--input", type=Path, help="landing folder to read (default: the settings' landing_dir)")
+    run.add_argument("--as-of", help="evaluate every rule as of this date (default: today, America/New_York)")
+    run.add_argument("--warehouse", type=Path, help="warehouse DuckDB file (default: the settings' one)")
+    run.add_argument("--settle", type=float, help="seconds a file must be unchanged before it is loaded")
+
+    status = sub.add_parser("status", help="what the warehouse holds: files, rows, quarantine")
+    status.add_argument("--warehouse", type=Path)
+
+    synth = sub.add_parser("synth", help="write a synthetic world of ACE exports")
+    synth.add_argument("--out", type=Path, required=True)
+    synth.add_argument("--entries", type=int, default=400)
+    synth.add_argument("--seed", type=int, default=7)
+    synth.add_argument("--as-of", default="2026-11-20")
+    synth.add_argument("--xlsx", nargs="*", default=[], help="reports to write as .xlsx (e.g. rev613)")
+
+    sub.add_parser("sample", help="regenerate the bundled sample (data/sample/)")
+    sub.add_parser("prepare", help="parse the dbt project (writes its manifest)")
+
+    args = parser.parse_args(argv)
+    try:
+        return {"run": _run, "status": _status, "synth": _synth, "sample": _sample, "prepare": _prepare}[args.command](
+            args
+        )
+    except (SettingsError, ValueError) as exc:
+        print(f"refunds: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _prepare(_args=None) -> int:
+    from pipelines.transform.dbt import prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+    return 0
+
+
+def _run(args) -> int:
+    from dagster import DagsterInstance
+
+    as_of = parse_as_of(args.as_of)
+    settings = load_settings()
+    resource_config: dict = {}
+    if args.input:
+        if not args.input.is_dir():
+            raise ValueError(f"--input {args.input} is not a folder")
+        resource_config["landing_dir"] = str(args.input.resolve())
+    if args.warehouse:
+        resource_config["warehouse_path"] = str(args.warehouse.resolve())
+    if args.settle is not None:
+        resource_config["landing_settle_seconds"] = args.settle
+    warehouse = Path(resource_config.get("warehouse_path", settings.warehouse_path))
+    os.environ["REFUNDS_WAREHOUSE"] = str(warehouse)
+
+    _prepare()
+    from pipelines.definitions import DAILY_JOB_NAME, defs
+    from pipelines.ingest.load import WarehouseLockedError
+
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    started = time.monotonic()
+    try:
+        result = defs.get_job_def(DAILY_JOB_NAME).execute_in_process(
+            run_config={"resources": {"pipeline": {"config": resource_config}}} if resource_config else None,
+            instance=instance,
+            tags={AS_OF_TAG: as_of.isoformat()},
+            raise_on_error=False,
+        )
+    except WarehouseLockedError as exc:
+        print(f"refunds: {exc}", file=sys.stderr)
+        return 3
+    elapsed = time.monotonic() - started
+    if not result.success:
+        for event in result.all_events:
+            if event.is_failure and event.event_specific_data is not None:
+                err = getattr(event.event_specific_data, "error", None)
+                if err is not None:
+                    print(f"refunds: step {event.step_key} failed: {err.message.strip()}", file=sys.stderr)
+        print(f"refunds: run {result.run_id} FAILED after {elapsed:.1f} s", file=sys.stderr)
+        return 1
+    print(f"run {result.run_id} succeeded in {elapsed:.1f} s (as_of {as_of})")
+    _print_summary(warehouse, landing=Path(resource_config.get("landing_dir", settings.landing_dir)))
+    return 0
+
+
+def _status(args) -> int:
+    settings = load_settings()
+    _print_summary(args.warehouse.resolve() if args.warehouse else settings.warehouse_path, None)
+    return 0
+
+
+def _print_summary(warehouse: Path, landing: Path | None) -> None:
+    import duckdb
+
+    if not warehouse.exists():
+        print(f"no warehouse yet at {warehouse}")
+        return
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        files = con.execute(
+            """
+            select count(*) filter (where status = 'loaded'), count(*) filter (where status = 'refused'),
+                coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0)
+            from ingest.file_ledger
+            """
+        ).fetchone()
+        print()
+        if landing:
+            print(f"landing folder   {landing}")
+        print(f"warehouse        {warehouse}")
+        print(
+            "ledger           ingest.file_ledger       "
+            f"{files[0]} files loaded, {files[1]} refused; rows read {files[2]:,} = loaded {files[3]:,}"
+            f" + quarantined {files[4]:,}"
+        )
+        print("quarantine       quarantine.rejected_rows (reason_code, source_file, source_line, reason, record)")
+        for code, n in con.execute(
+            "select reason_code, count(*) from quarantine.rejected_rows group by 1 order by 2 desc"
+        ).fetchall():
+            print(f"                   {n:>8,}  {code}")
+        for name, reason in con.execute(
+            "select file_name, refusal_reason from ingest.file_ledger where status = 'refused' order by load_id"
+        ).fetchall():
+            print(f"refused file     {name}: {reason}")
+        rows = con.execute(
+            """
+            select table_schema, table_name, estimated_size from duckdb_tables()
+            where table_schema in ('raw', 'staging', 'intermediate', 'marts') order by 1, 2
+            """
+        ).fetchall()
+        print("tables           (query them with: duckdb -readonly " + str(warehouse) + ")")
+        for schema, table, n in rows:
+            print(f"                   {schema}.{table:<40} {n:>10,} rows")
+    finally:
+        con.close()
+
+
+def _synth(args) -> int:
+    from pipelines.synth import generate
+
+    started = time.monotonic()
+    result = generate(
+        args.out,
+        entries=args.entries,
+        seed=args.seed,
+        as_of=dt.date.fromisoformat(args.as_of),
+        xlsx_reports=tuple(args.xlsx),
+    )
+    print(
+        f"wrote {len(result.files)} report files for {result.entries:,} entries to {args.out} "
+        f"in {time.monotonic() - started:.1f} s; truth in {result.truth_dir}"
+    )
+    return 0
+
+
+def _sample(_args) -> int:
+    from pipelines.synth import write_sample
+
+    write_sample(PROJECT_ROOT)
+    print(f"bundled sample regenerated in {PROJECT_ROOT / 'data' / 'sample'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Dagster assets of the ingest group: the landing inventory, one raw table per ACE report, importer profiles,
+and the file ledger's reconciliation."""
+
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
+
+from pipelines.ingest.headers import load_aliases
+from pipelines.ingest.layouts import REPORTS, Report
+from pipelines.ingest.load import ledger_discrepancies, load_importer_profiles, load_report, take_inventory
+from pipelines.resources import PipelineResource
+
+GROUP = "ingest"
+OWNERS = ["team:data-engineering"]
+INVENTORY_KEY = AssetKey(["ingest", "landing_inventory"])
+LEDGER_KEY = AssetKey(["ingest", "file_ledger"])
+
+
+@asset(
+    key=INVENTORY_KEY,
+    group_name=GROUP,
+    owners=OWNERS,
+    description="Every file in the landing folder, fingerprinted (sha256) and classified by its header: new, "
+    "already loaded, still being written (deferred) or refused with the reason (refusals go to the ledger).",
+)
+def landing_inventory(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
+    settings = pipeline.settings()
+    aliases = load_aliases(settings.header_aliases_file)
+    with pipeline.warehouse() as con:
+        items = take_inventory(con, settings, aliases, context.run.run_id)
+    by_status: dict[str, int] = {}
+    for i in items:
+        by_status[i.status] = by_status.get(i.status, 0) + 1
+        if i.status in ("refused", "deferred"):
+            context.log.warning(f"{i.file.path.name}: {i.status}: {i.reason}")
+    return MaterializeResult(
+        metadata={
+            "landing_dir": str(settings.landing_dir),
+            "files_seen": len(items),
+            **{f"files_{k}": v for k, v in sorted(by_status.items())},
+            "files": MetadataValue.md(
+                "| file | status | report | reason |\n|---|---|---|---|\n"
+                + "\n".join(
+                    f"| {i.file.path.name} | {i.status} | {i.report_code or ''} | {i.reason or ''} |" for i in items
+                )
+            ),
+        }
+    )
+
+
+def _report_asset(report: Report) -> AssetsDefinition:
+    @asset(
+        key=AssetKey(["raw", report.table]),
+        deps=[INVENTORY_KEY],
+        group_name=GROUP,
+        owners=OWNERS,
+        description=f"{report.title}: every row of every new export, typed, with its file and line; rows that "
+        "cannot be parsed go to quarantine.rejected_rows with the reason.",
+        metadata={"report_code": report.code, "business_key": ", ".join(report.key)},
+    )
+    def _load(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
+        settings = pipeline.settings()
+        aliases = load_aliases(settings.header_aliases_file)
+        with pipeline.warehouse() as con:
+            loads = load_report(con, settings, aliases, report.code, context.run.run_id)
+            total = con.execute(f"select count(*) from raw.{report.table}").fetchone()[0]
+        for f in loads:
+            if f.status == "refused":
+                context.log.warning(f"{f.file_name}: refused: {f.reason}")
+            else:
+                context.log.info(
+                    f"{f.file_name}: {f.rows_read} read, {f.rows_loaded} loaded, {f.rows_quarantined} kept"
+                )
+        return MaterializeResult(
+            metadata={
+                "files_loaded": sum(f.status == "loaded" for f in loads),
+                "files_refused": sum(f.status == "refused" for f in loads),
+                "rows_read": sum(f.rows_read for f in loads),
+                "rows_loaded": sum(f.rows_loaded for f in loads),
+                "rows_quarantined": sum(f.rows_quarantined for f in loads),
+                "dagster/row_count": total,
+            }
+        )
+
+    _load.__name__ = f"raw_{report.table}"
+    return _load
+
+
+report_assets = [_report_asset(r) for r in REPORTS.values()]
+
+
+@asset(
+    key=AssetKey(["raw", "importer_profiles"]),
+    group_name=GROUP,
+    owners=OWNERS,
+    description="Importer profiles kept by the user (data/reference/importer_profiles.csv): corporate or not "
+    "(drives the interest rate), ACH enrolment, Form 4811 payee, filer codes allowed to file for the importer.",
+)
+def importer_profiles(pipeline: PipelineResource) -> MaterializeResult:
+    settings = pipeline.settings()
+    with pipeline.warehouse() as con:
+        n = load_importer_profiles(con, settings.importer_profiles_file)
+    return MaterializeResult(metadata={"source": str(settings.importer_profiles_file), "dagster/row_count": n})
+
+
+@asset(
+    key=LEDGER_KEY,
+    deps=[r.key for r in report_assets],
+    group_name=GROUP,
+    owners=OWNERS,
+    description="The file ledger: one row per file loaded or refused (sha256, size, report, rows read, loaded, "
+    "quarantined). Its check proves that every loaded file reconciles with the rows in raw and quarantine.",
+)
+def file_ledger(pipeline: PipelineResource) -> MaterializeResult:
+    with pipeline.warehouse() as con:
+        totals = con.execute(
+            """
+            select count(*) filter (where status = 'loaded'), count(*) filter (where status = 'refused'),
+                coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0)
+            from ingest.file_ledger
+            """
+        ).fetchone()
+    return MaterializeResult(
+        metadata={
+            "files_loaded": totals[0],
+            "files_refused": totals[1],
+            "rows_read": totals[2],
+            "rows_loaded": totals[3],
+            "rows_quarantined": totals[4],
+        }
+    )
+
+
+@asset_check(
+    asset=LEDGER_KEY,
+    blocking=True,
+    description="rows read = loaded + quarantined for every file, and "
+    "the ledger's counts equal the rows actually in raw.* and quarantine.rejected_rows",
+)
+def ledger_reconciles(pipeline: PipelineResource) -> AssetCheckResult:
+    with pipeline.warehouse() as con:
+        bad = ledger_discrepancies(con)
+    return AssetCheckResult(
+        passed=not bad,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"files_not_reconciling": len(bad), "first": MetadataValue.text(repr(bad[:5]))},
+    )
+
+
+ingest_assets = [landing_inventory, *report_assets, importer_profiles, file_ledger]
+ingest_checks = [ledger_reconciles]

@@ -1,0 +1,102 @@
+"""DDL of the ingestion side of the warehouse: raw tables (one per report), the file ledger and the quarantine."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.ingest.layouts import REPORTS, Report
+
+SQL_TYPES = {
+    "entry_number": "VARCHAR",
+    "text": "VARCHAR",
+    "code": "VARCHAR",
+    "hts": "VARCHAR",
+    "int": "INTEGER",
+    "decimal": "DECIMAL(18,6)",
+    "money": "DECIMAL(18,2)",
+    "date": "DATE",
+    "flag": "BOOLEAN",
+}
+
+# Lineage columns every raw row carries: which file, which line, which load.
+LINEAGE_COLUMNS = (
+    ("_load_id", "BIGINT NOT NULL"),
+    ("_file_sha256", "VARCHAR NOT NULL"),
+    ("_source_file", "VARCHAR NOT NULL"),
+    ("_source_line", "BIGINT NOT NULL"),
+    ("_file_modified_at", "TIMESTAMP NOT NULL"),
+)
+
+
+def raw_columns(report: Report) -> list[tuple[str, str]]:
+    """(name, SQL type) of the raw table: the layout's columns, a check status per entry number, lineage."""
+    cols: list[tuple[str, str]] = []
+    for c in report.columns:
+        cols.append((c.name, SQL_TYPES[c.kind]))
+        if c.kind == "entry_number":
+            # 'valid' | 'bad_check_digit' | 'malformed': bad entry numbers are kept and flagged, never dropped.
+            cols.append((f"{c.name}_check", "VARCHAR"))
+    return cols + list(LINEAGE_COLUMNS)
+
+
+def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ingestion schemas and tables if missing (idempotent)."""
+    for schema in ("raw", "quarantine", "ingest"):
+        con.execute(f"create schema if not exists {schema}")
+    for report in REPORTS.values():
+        cols = ",\n  ".join(f"{name} {typ}" for name, typ in raw_columns(report))
+        con.execute(f"create table if not exists raw.{report.table} (\n  {cols}\n)")
+    con.execute(
+        """
+        create table if not exists raw.importer_profiles (
+          importer_number varchar primary key,
+          importer_name varchar,
+          is_corporate boolean not null,
+          ach_enrolled boolean,
+          form_4811_payee_number varchar,
+          allowed_filer_codes varchar[],
+          _source_file varchar not null,
+          _source_line bigint not null
+        )
+        """
+    )
+    con.execute("create sequence if not exists ingest.load_id_seq start 1")
+    con.execute(
+        """
+        create table if not exists ingest.file_ledger (
+          load_id bigint primary key,
+          file_sha256 varchar not null,
+          file_name varchar not null,
+          file_size_bytes bigint not null,
+          file_modified_at timestamp not null,
+          file_format varchar,              -- csv | xlsx
+          encoding varchar,                 -- utf-8 | utf-8-sig | cp1252
+          report_code varchar,              -- es003 ... ; NULL when the file was refused unrecognised
+          status varchar not null,          -- loaded | refused
+          refusal_code varchar,             -- empty_file | unknown_report | required_column_missing | ...
+          refusal_reason varchar,
+          header_line bigint,
+          columns_missing varchar[],        -- optional layout columns absent from the file
+          columns_ignored varchar[],        -- file headers the layout does not know
+          rows_read bigint not null,
+          rows_loaded bigint not null,
+          rows_quarantined bigint not null,
+          loaded_at timestamp not null,
+          run_id varchar,
+          layout_fingerprint varchar        -- layouts + aliases in force: a refused file is retried when they change
+        )
+        """
+    )
+    con.execute(
+        """
+        create table if not exists quarantine.rejected_rows (
+          load_id bigint not null,
+          report_code varchar not null,
+          source_file varchar not null,
+          source_line bigint not null,
+          reason_code varchar not null,     -- csv_structure | required_missing | bad_date | bad_amount | ...
+          reason varchar not null,          -- readable: which column, which value, what was expected
+          record varchar                    -- the row as read (JSON of the raw text values, or the CSV line)
+        )
+        """
+    )

@@ -1,0 +1,46 @@
+"""The pipeline's Dagster resource: its settings and the one writing connection to the warehouse."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+
+from pipelines.ingest.load import open_warehouse
+from pipelines.settings import Settings, load_settings
+
+
+class PipelineResource(ConfigurableResource):
+    """Settings from refunds.yaml (or ``settings_file``), with optional per-run overrides of the main paths."""
+
+    settings_file: str = ""
+    landing_dir: str = ""
+    warehouse_path: str = ""
+    landing_settle_seconds: float = -1.0  # < 0: keep the settings file's value
+
+    def settings(self) -> Settings:
+        s = load_settings(Path(self.settings_file) if self.settings_file else None)
+        overrides = {}
+        if self.landing_dir:
+            overrides["landing_dir"] = Path(self.landing_dir).resolve()
+        if self.warehouse_path:
+            overrides["warehouse_path"] = Path(self.warehouse_path).resolve()
+        if self.landing_settle_seconds >= 0:
+            overrides["landing_settle_seconds"] = self.landing_settle_seconds
+        s = dataclasses.replace(s, **overrides) if overrides else s
+        # dbt's profile reads the warehouse path from the environment (dbt runs as a subprocess).
+        os.environ["REFUNDS_WAREHOUSE"] = str(s.warehouse_path)
+        return s
+
+    @contextmanager
+    def warehouse(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = open_warehouse(self.settings(), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()

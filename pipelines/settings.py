@@ -1,0 +1,125 @@
+"""Settings: one YAML file (``refunds.yaml`` at the project root, or the file named by REFUNDS_SETTINGS).
+
+Paths in the file are relative to the file's folder. Environment variables override single values so that the
+command line, tests and CI can point the pipeline elsewhere without editing the file:
+REFUNDS_LANDING_DIR, REFUNDS_WAREHOUSE, REFUNDS_DATA_DIR.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A wrong value in the settings file; the message names the setting and what is expected."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_dir: Path
+    warehouse_path: Path
+    reference_dir: Path
+    header_aliases_file: Path
+    importer_profiles_file: Path
+    # A landing file modified less than this many seconds ago may still be being written: load it next run.
+    landing_settle_seconds: float = 10.0
+    # Sheets tried first in .xlsx exports; otherwise the first sheet with a recognised header.
+    xlsx_sheet_names: tuple[str, ...] = ("Main Report",)
+    # Lines searched for the header row (ACE exports may start with title lines).
+    header_search_lines: int = 25
+    duckdb_memory_limit: str = "4GB"
+    duckdb_threads: int = 2
+    # The daily run: cron expression and time zone of the schedule (as_of = the scheduled date).
+    daily_run_cron: str = "0 6 * * *"
+    time_zone: str = "America/New_York"
+    # How often the landing-folder sensor looks for new files.
+    landing_sensor_interval_seconds: int = 60
+    source_file: Path | None = field(default=None, compare=False)
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for transcoded files; emptied after each load."""
+        return self.warehouse_path.parent / ".work"
+
+
+DEFAULTS = {
+    "data_dir": "data",
+    "landing_dir": "data/landing",
+    "warehouse_path": "data/warehouse/refunds.duckdb",
+    "reference_dir": "data/reference",
+    "header_aliases_file": "data/reference/header_aliases.csv",
+    "importer_profiles_file": "data/reference/importer_profiles.csv",
+}
+
+ENV_OVERRIDES = {
+    "REFUNDS_DATA_DIR": "data_dir",
+    "REFUNDS_LANDING_DIR": "landing_dir",
+    "REFUNDS_WAREHOUSE": "warehouse_path",
+    "REFUNDS_IMPORTER_PROFILES": "importer_profiles_file",
+    "REFUNDS_HEADER_ALIASES": "header_aliases_file",
+}
+
+PATH_KEYS = set(DEFAULTS)
+
+
+def settings_file() -> Path:
+    return Path(os.environ.get("REFUNDS_SETTINGS", PROJECT_ROOT / "refunds.yaml")).resolve()
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = path or settings_file()
+    values: dict = {}
+    if path.exists():
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise SettingsError(f"{path}: expected a mapping of setting: value at the top level")
+        sections = ("paths", "ingest", "schedule")
+        for section in sections:
+            if not isinstance(loaded.get(section, {}), dict):
+                raise SettingsError(f"{path}: section {section!r} must be a mapping of setting: value")
+            values |= loaded.get(section) or {}
+        values |= {k: v for k, v in loaded.items() if k not in sections}
+    known = {f.name for f in fields(Settings)} - {"source_file"}
+    unknown = set(values) - known
+    if unknown:
+        raise SettingsError(f"{path}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}")
+    base = path.parent
+    resolved: dict = {}
+    for key in known:
+        if key in PATH_KEYS:
+            raw = next((os.environ[e] for e, k in ENV_OVERRIDES.items() if k == key and os.environ.get(e)), None)
+            raw = raw or values.get(key, DEFAULTS[key])
+            resolved[key] = (base / Path(str(raw))).resolve()
+        elif key in values:
+            resolved[key] = values[key]
+    return _validate(Settings(**resolved, source_file=path))
+
+
+def _validate(s: Settings) -> Settings:
+    if not isinstance(s.landing_settle_seconds, int | float) or s.landing_settle_seconds < 0:
+        raise SettingsError(f"landing_settle_seconds must be a number >= 0, got {s.landing_settle_seconds!r}")
+    if not isinstance(s.header_search_lines, int) or not 1 <= s.header_search_lines <= 1000:
+        raise SettingsError(f"header_search_lines must be a whole number from 1 to 1000, got {s.header_search_lines!r}")
+    if not isinstance(s.duckdb_threads, int) or s.duckdb_threads < 1:
+        raise SettingsError(f"duckdb_threads must be a whole number >= 1, got {s.duckdb_threads!r}")
+    if isinstance(s.xlsx_sheet_names, str) or not all(isinstance(n, str) for n in s.xlsx_sheet_names):
+        raise SettingsError("xlsx_sheet_names must be a list of sheet names")
+    object.__setattr__(s, "xlsx_sheet_names", tuple(s.xlsx_sheet_names))
+    try:
+        ZoneInfo(s.time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"time_zone: unknown time zone {s.time_zone!r} (e.g. America/New_York)") from exc
+    if not isinstance(s.daily_run_cron, str) or len(s.daily_run_cron.split()) != 5:
+        raise SettingsError(f"daily_run_cron must be a 5-field cron expression, got {s.daily_run_cron!r}")
+    if s.warehouse_path.stem in ("raw", "staging", "intermediate", "marts", "quarantine", "ingest", "seeds"):
+        # DESIGN pitfall: a database file named like one of its schemas makes references ambiguous.
+        raise SettingsError(f"warehouse_path: the file must not be named like a schema ({s.warehouse_path.name})")
+    return s
