@@ -1,0 +1,53 @@
+# The two commands of the quick start:  make run  (the pipeline on the bundled sample)  and  make test.
+# Both set everything up from this repository's own files: uv from the package index, then the locked
+# environment (uv.lock); without uv, pip installs requirements.lock.txt.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+SAMPLE_AS_OF ?= $(shell cat data/sample/truth/as_of.txt 2>/dev/null || echo 2026-11-20)
+
+.PHONY: setup run test lint bench dev prepare sample clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock requirements.lock.txt
+	@set -e; \
+	if command -v uv >/dev/null 2>&1; then UV=uv; \
+	elif [ -x .tools/bin/uv ] || ($(PYTHON) -m venv .tools && .tools/bin/pip install -q "uv==$(UV_VERSION)"); then UV=.tools/bin/uv; \
+	else UV=; fi; \
+	if [ -n "$$UV" ]; then \
+	  $$UV sync --frozen --python $(PYTHON); \
+	else \
+	  echo "uv unavailable: falling back to pip with requirements.lock.txt"; \
+	  $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q -r requirements.lock.txt && $(BIN)/pip install -q --no-deps -e .; \
+	fi
+	@touch $@
+
+prepare: setup
+	$(BIN)/refunds prepare
+
+run: setup
+	$(BIN)/refunds run --input data/sample --as-of $(SAMPLE_AS_OF) --settle 0
+
+test: setup lint
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check pipelines tests benchmarks
+	$(BIN)/ruff format --check pipelines tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/ingest_benchmark.py
+
+dev: prepare
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home}; mkdir -p $$DAGSTER_HOME; \
+	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+sample: setup
+	$(BIN)/refunds sample
+
+clean:
+	rm -rf data/warehouse data/exports data/published .dagster_home dbt_project/target dbt_project/logs

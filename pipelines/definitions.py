@@ -1,0 +1,38 @@
+"""The Dagster code location: assets, checks, the daily job, its schedule and the landing sensor.
+
+Load it with ``dagster dev -w workspace.yaml``. The dbt manifest must exist first: ``refunds prepare``
+(or the command line's ``run``, the tests and CI) prepares it.
+"""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+
+from pipelines.ingest.assets import ingest_assets, ingest_checks
+from pipelines.resources import PipelineResource
+from pipelines.schedules import build_schedule_and_sensor
+from pipelines.transform.dbt import dbt_resource, ieepa_dbt_assets
+
+DAILY_JOB_NAME = "daily_refunds"
+
+# One writer to the warehouse at a time (DuckDB allows one writing process): the in-process executor runs
+# the steps one after another in one process.
+daily_job = define_asset_job(
+    DAILY_JOB_NAME,
+    selection=AssetSelection.all(),
+    executor_def=in_process_executor,
+    description="Ingest every new ACE export, rebuild staging and marts with dbt (tests as checks), as of the "
+    "run's as_of date (tag refunds/as_of).",
+)
+
+daily_schedule, landing_sensor = build_schedule_and_sensor(daily_job)
+
+defs = Definitions(
+    assets=[*ingest_assets, ieepa_dbt_assets],
+    asset_checks=ingest_checks,
+    jobs=[daily_job],
+    schedules=[daily_schedule],
+    sensors=[landing_sensor],
+    resources={"pipeline": PipelineResource(), "dbt": dbt_resource()},
+    executor=in_process_executor,
+)

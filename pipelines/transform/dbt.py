@@ -1,0 +1,189 @@
+"""The dbt project (dbt_project/) as Dagster assets: staging -> intermediate -> marts, plus the reference seeds.
+
+Asset keys
+  dbt sources     ``[<schema>, <table>]``: ``["raw", "es003_line_tariffs"]``, ``["raw", "importer_profiles"]``,
+                  ``["ingest", "file_ledger"]``: the keys of the ingest assets, so dbt models depend on them.
+  models, seeds   ``[<schema>, <name>]``, i.e. where the relation lives in the warehouse:
+                  ``["staging", "stg_ace__es003_line_tariffs"]``, ``["marts", ...]``,
+                  ``["seeds", "chapter99_headings"]``.
+Groups (by folder): ``staging``, ``intermediate``, ``marts``; ``reference`` for the seeds and models/staging/reference.
+dbt data tests become asset checks of the model they test (severity ``error`` blocks downstream assets).
+
+The manifest must exist before the definitions load (DESIGN.md pitfall: ``prepare_if_dev()`` only works under
+``dagster dev``). ``prepare_dbt_manifest()`` runs ``dbt parse``; importing this module also runs it when the
+manifest is missing or older than a file of the dbt project, so a fresh checkout, the CLI and the tests load
+without a separate step. CI and deployments call ``prepare_dbt_manifest()`` explicitly.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, Config
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from pydantic import Field
+
+from pipelines.resources import PipelineResource
+from pipelines.run_date import AS_OF_TAG, parse_as_of
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+# Files whose change makes the manifest stale.
+_PROJECT_FILE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
+_PROJECT_SOURCE_DIRS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+
+LAYER_GROUPS = ("staging", "intermediate", "marts")
+REFERENCE_GROUP = "reference"
+
+
+@cache
+def get_dbt_project() -> DbtProject:
+    """The dbt project, with profiles.yml in the project folder (cached: one instance per process)."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    # Equivalent of project.prepare_if_dev(), but with the dbt executable of this environment (dbt_executable()).
+    if project.preparer.using_dagster_dev():
+        _parse_manifest(project)
+    return project
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` beside the running Python (the virtual environment's bin/), else the one on PATH."""
+    beside = Path(sys.executable).parent / ("dbt.exe" if os.name == "nt" else "dbt")
+    if beside.exists():
+        return str(beside)
+    on_path = shutil.which("dbt")
+    if on_path:
+        return on_path
+    raise FileNotFoundError(
+        f"dbt executable not found beside {sys.executable} nor on PATH: install the project's environment "
+        "(uv sync) or put dbt on PATH"
+    )
+
+
+def dbt_resource() -> DbtCliResource:
+    """The DbtCliResource for the ``dbt`` resource key, with an explicit executable (not PATH-dependent)."""
+    return DbtCliResource(project_dir=get_dbt_project(), dbt_executable=dbt_executable())
+
+
+def _parse_manifest(project: DbtProject) -> Path:
+    # `dbt parse` as a plain subprocess (DbtCliResource would also load dbt in this process: ~10 s more).
+    # It parses into a private target folder, then manifest.json moves into place with an atomic rename: a process
+    # loading the definitions meanwhile never reads a half-written manifest, and parallel prepares do not collide.
+    target_dir = project.project_dir / project.target_path
+    scratch = target_dir / f".parse-{uuid.uuid4().hex[:8]}"
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        cmd = [dbt_executable(), "parse", "--quiet", "--no-partial-parse"]
+        cmd += ["--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir)]
+        cmd += ["--target-path", str(scratch), "--log-path", str(scratch)]
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        done = subprocess.run(cmd, cwd=project.project_dir, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not (scratch / "manifest.json").exists():
+            output = (done.stdout + done.stderr).strip()[-4000:]
+            raise RuntimeError(f"dbt parse failed (exit {done.returncode}) in {project.project_dir}:\n{output}")
+        os.replace(scratch / "manifest.json", project.manifest_path)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return project.manifest_path
+
+
+def prepare_dbt_manifest() -> Path:
+    """Run ``dbt parse`` and write dbt_project/target/manifest.json; returns its path.
+
+    Call it before loading the definitions from the CLI, tests and CI (``dagster dev`` does it by itself).
+    Needs no warehouse: parsing does not connect to DuckDB.
+    """
+    return _parse_manifest(get_dbt_project())
+
+
+def manifest_is_stale(project: DbtProject | None = None) -> bool:
+    """True when the manifest is missing or older than a file of the dbt project."""
+    project = project or get_dbt_project()
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    candidates = [project.project_dir / "dbt_project.yml", project.project_dir / "profiles.yml"]
+    for folder in _PROJECT_SOURCE_DIRS:
+        root = project.project_dir / folder
+        if root.exists():
+            candidates += [p for p in root.rglob("*") if p.suffix in _PROJECT_FILE_SUFFIXES]
+    return any(p.exists() and p.stat().st_mtime > built for p in candidates)
+
+
+def _manifest_for_definitions() -> Path:
+    project = get_dbt_project()
+    if manifest_is_stale(project):
+        _parse_manifest(project)
+    return project.manifest_path
+
+
+class IeepaDbtTranslator(DagsterDbtTranslator):
+    """Asset keys follow the warehouse (``[schema, name]``); groups follow the project's folders."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        meta = dbt_resource_props.get("config", {}).get("meta") or dbt_resource_props.get("meta") or {}
+        if meta.get("dagster", {}).get("asset_key"):
+            return super().get_asset_key(dbt_resource_props)
+        if dbt_resource_props["resource_type"] == "source":
+            # raw.<table> -> ["raw", "<table>"], ingest.file_ledger -> ["ingest", "file_ledger"]: the ingest assets.
+            table = dbt_resource_props.get("identifier") or dbt_resource_props["name"]
+            return AssetKey([dbt_resource_props["schema"], table])
+        # Models, seeds, snapshots: where the relation is built (custom schema names are used as-is).
+        return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return REFERENCE_GROUP
+        folders = list(dbt_resource_props.get("fqn", []))[1:-1]  # [project, *folders, name]
+        if folders[:1] == ["staging"] and REFERENCE_GROUP in folders:
+            return REFERENCE_GROUP
+        if folders and folders[0] in LAYER_GROUPS:
+            return folders[0]
+        return super().get_group_name(dbt_resource_props)
+
+
+class DbtRunConfig(Config):
+    """Run configuration of the dbt assets."""
+
+    as_of: str = Field(
+        default="today",
+        description=(
+            "Date every rule is evaluated as of, ISO format (YYYY-MM-DD). 'today' (the default) means the run's "
+            f"tag {AS_OF_TAG} when it has one, else today's date in the pipeline's time zone. "
+            "Passed to dbt as the var `as_of` (macro as_of_date())."
+        ),
+    )
+
+    def resolved_as_of(self, run_tags: Mapping[str, str] | None = None) -> str:
+        """The ISO date to pass to dbt, resolved when the run starts (not when the code loads).
+
+        An explicit date in the config wins; then the run tag ``refunds/as_of`` (set by the schedule, the sensor
+        and the command line); then today.
+        """
+        value = (self.as_of or "").strip()
+        if value.lower() in ("", "today"):
+            value = (run_tags or {}).get(AS_OF_TAG, "")
+        return parse_as_of(value or None).isoformat()
+
+
+@dbt_assets(
+    manifest=_manifest_for_definitions(),
+    project=get_dbt_project(),
+    dagster_dbt_translator=IeepaDbtTranslator(),
+    name="ieepa_dbt_assets",
+)
+def ieepa_dbt_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, pipeline: PipelineResource, config: DbtRunConfig
+):
+    """``dbt build`` (seeds, models, unit and data tests) of the selected dbt assets, as of ``config.as_of``."""
+    pipeline.settings()  # exports REFUNDS_WAREHOUSE for dbt's profile: the warehouse the settings name
+    as_of = config.resolved_as_of(context.run.tags)
+    context.log.info(f"dbt build as of {as_of}")
+    yield from dbt.cli(["build", "--vars", json.dumps({"as_of": as_of})], context=context).stream()
