@@ -1,7 +1,6 @@
 """Dagster assets of the ingest group: the landing inventory, one raw table per ACE report, importer profiles,
 and the file ledger's reconciliation."""
 
-
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,

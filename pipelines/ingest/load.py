@@ -17,7 +17,7 @@ import duckdb
 from pipelines.ingest.files import LandingFile, PreparedFile, fingerprint, prepare, scan_landing
 from pipelines.ingest.headers import Match, Refusal, classify
 from pipelines.ingest.layouts import REPORTS, Report
-from pipelines.ingest.parse_sql import entry_check_sql, parse_expressions
+from pipelines.ingest.parse_sql import entry_check_sql, parse_expression
 from pipelines.ingest.schema import ensure_warehouse
 from pipelines.settings import Settings
 
@@ -217,11 +217,11 @@ def load_file(
             {"path": str(prepared.csv_path)},
         )
         n_rejects = con.execute("select count(distinct line) from _rejects").fetchone()[0]
-        _parse_into_temp(con, report, match, header_line, n_rejects > 0)
+        _parse_into_temp(con, report, match, prepared, header_line, n_rejects > 0)
         _insert_raw(con, report, match, load_id, lf)
-        _insert_quarantine(con, report, match, prepared, load_id, lf)
+        _insert_quarantine(con, report, load_id, lf)
         rows_read = con.execute("select count(*) from _in").fetchone()[0] + n_rejects
-        rows_loaded = con.execute("select count(*) from _parsed where len(errors) = 0").fetchone()[0]
+        rows_loaded = con.execute("select count(*) from _parsed where errors = ''").fetchone()[0]
         rows_quarantined = con.execute(
             "select count(*) from quarantine.rejected_rows where load_id = ?", [load_id]
         ).fetchone()[0]
@@ -264,22 +264,27 @@ def load_file(
     return FileLoad(lf.path.name, "loaded", rows_read, rows_loaded, rows_quarantined)
 
 
-def _parse_into_temp(con, report: Report, match: Match, header_line: int, has_rejects: bool) -> None:
-    """_parsed: one row per record DuckDB read, typed values, its line in the file and its list of errors."""
-    selects, errors = [], []
-    for col in report.columns:
-        if col.name not in match.positions:
-            continue
+def _parse_into_temp(con, report: Report, match: Match, prepared: PreparedFile, header_line: int, has_rejects) -> None:
+    """_parsed: one row per record DuckDB read: its line, typed values, errors, and (for bad rows) the record.
+
+    Layered so that every field is parsed once: v (trimmed text) -> t (typed values) -> e (error list).
+    """
+    n_cols = len(prepared.headers)
+    cols = [c for c in report.columns if c.name in match.positions]
+    typed, codes, reasons = [], [], []
+    for col in cols:
         v = f"v{match.positions[col.name]}"
-        value, bad, code, expected = parse_expressions(col, v)
-        selects.append(f"{value} as {col.name}")
+        value, code, expected = parse_expression(col, v)
+        typed.append(f"{value} as {col.name}")
         if col.not_null:
-            errors.append(f"case when {v} is null then 'required_missing|{col.header} is empty' end")
-        if bad:
-            errors.append(
-                f"case when {v} is not null and ({bad}) then '{code}|{col.header}: ' || {v} || ' is not {expected}' end"
-            )
-    trimmed = ", ".join(f"nullif(trim(c{i}), '') as v{i}" for i in range(_n_file_cols(con)))
+            codes.append(f"case when {v} is null then 'required_missing' end")
+            reasons.append(f"case when {v} is null then '{col.header} is empty' end")
+        if code:
+            failed = f"{v} is not null and {col.name} is null"
+            codes.append(f"case when {failed} then '{code}' end")
+            reasons.append(f"case when {failed} then '{col.header}: ' || {v} || ' is not {expected}' end")
+    checks = [f"{entry_check_sql(c.name)} as {c.name}_check" for c in cols if c.kind == "entry_number"]
+    first = con.execute("select min(rowid) from _in").fetchone()[0] or 0
     if has_rejects:
         # DuckDB skipped the rejected records: the k-th good record sits after the rejects that precede it.
         line = (
@@ -288,52 +293,50 @@ def _parse_into_temp(con, report: Report, match: Match, header_line: int, has_re
         )
     else:
         line = f"{header_line} + k"
-    error_list = "list_filter([" + ", ".join(errors or ["null::varchar"]) + "], lambda x: x is not null)"
+    # rowids of one insert are consecutive and in file order (DuckDB preserves insertion order).
+    trimmed = ", ".join(f"nullif(trim(c{i}), '') as v{i}" for i in range(n_cols))
+    raw_text = ", ".join(f"v{i}" for i in range(n_cols))
+    # Errors as text (concat_ws drops NULL pieces): '' means the row is good. Cheaper than lists per row.
+    error_codes = "concat_ws(',', " + ", ".join(codes or ["null::varchar"]) + ")"
+    error_reasons = "concat_ws('; ', " + ", ".join(reasons or ["null::varchar"]) + ")"
+    # The record of a refused row keeps the file's own header -> text; header text is bound, never pasted.
+    record = "cast(json_object(" + ", ".join(f"$h{i}, v{i}" for i in range(n_cols)) + ") as varchar)"
+    params = {f"h{i}": (h or f"column {i + 1}") for i, h in enumerate(prepared.headers)}
     con.execute(
         f"""
         create or replace temp table _parsed as
-        with v as (select row_number() over (order by rowid) as k, {trimmed} from _in)
-        select k, {line} as line, {", ".join(selects)}, {error_list} as errors,
-            {", ".join(f"v{i}" for i in range(_n_file_cols(con)))}
-        from v
-        """
+        with v as (select rowid - {first} + 1 as k, {trimmed} from _in),
+        t as (select k, {raw_text}, {", ".join(typed)} from v),
+        e as (select *, {error_codes} as error_codes, {error_reasons} as errors from t)
+        select {line} as line, {", ".join(c.name for c in cols)}{"".join(", " + c for c in checks)},
+            error_codes, errors,
+            case when errors <> '' then {record} end as record
+        from e
+        """,
+        params,
     )
-
-
-def _n_file_cols(con) -> int:
-    return len(con.execute("select * from _in limit 0").description)
 
 
 def _insert_raw(con, report: Report, match: Match, load_id: int, lf: LandingFile) -> None:
     cols = [c for c in report.columns if c.name in match.positions]
     names = [c.name for c in cols] + [f"{c.name}_check" for c in cols if c.kind == "entry_number"]
-    values = [c.name for c in cols] + [entry_check_sql(c.name) for c in cols if c.kind == "entry_number"]
     con.execute(
         f"""
         insert into raw.{report.table} ({", ".join(names)}, _load_id, _file_sha256, _source_file, _source_line,
             _file_modified_at)
-        select {", ".join(values)}, $load_id, $sha, $file, line, $mtime from _parsed where len(errors) = 0
+        select {", ".join(names)}, $load_id, $sha, $file, line, $mtime from _parsed where errors = ''
         """,
         {"load_id": load_id, "sha": lf.sha256, "file": lf.path.name, "mtime": lf.modified_at},
     )
 
 
-def _insert_quarantine(con, report: Report, match: Match, prepared: PreparedFile, load_id: int, lf) -> None:
-    # The record is kept as the file's own header -> text pairs; header text is bound, never pasted into SQL.
-    n = len(prepared.headers)
+def _insert_quarantine(con, report: Report, load_id: int, lf: LandingFile) -> None:
     params = {"load_id": load_id, "report": report.code, "file": lf.path.name}
-    pairs = []
-    for i in range(n):
-        params[f"h{i}"] = prepared.headers[i] or f"column {i + 1}"
-        pairs.append(f"$h{i}, v{i}")
     con.execute(
-        f"""
+        """
         insert into quarantine.rejected_rows
-        select $load_id, $report, $file, line,
-            split_part(errors[1], '|', 1),
-            array_to_string(list_transform(errors, lambda e: split_part(e, '|', 2)), '; '),
-            cast(json_object({", ".join(pairs)}) as varchar)
-        from _parsed where len(errors) > 0
+        select $load_id, $report, $file, line, split_part(error_codes, ',', 1), errors, record
+        from _parsed where errors <> ''
         """,
         params,
     )
@@ -345,7 +348,7 @@ def _insert_quarantine(con, report: Report, match: Match, prepared: PreparedFile
             trim(any_value(csv_line), chr(10) || chr(13))
         from _rejects group by line
         """,
-        {"load_id": load_id, "report": report.code, "file": lf.path.name},
+        params,
     )
 
 

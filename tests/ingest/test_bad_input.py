@@ -82,8 +82,8 @@ def _build_landing(landing):
 
     # The same content twice under another name, and names with quotes and spaces.
     write(landing / "z good copy.csv", csv_text(ES003_HEADERS, GOOD))
-    write(landing / "it's \"quoted\"; drop table x.csv", csv_text(ES003_HEADERS, [es003_row(entry_number("AB8", 1))]))
-    expected["it's \"quoted\"; drop table x.csv"] = (1, 1, 0)
+    write(landing / 'it\'s "quoted"; drop table x.csv', csv_text(ES003_HEADERS, [es003_row(entry_number("AB8", 1))]))
+    expected['it\'s "quoted"; drop table x.csv'] = (1, 1, 0)
 
     # An Excel export: title rows, then the header, data on the 'Main Report' sheet, real dates and numbers.
     wb = openpyxl.Workbook()
@@ -94,10 +94,23 @@ def _build_landing(landing):
     ws.append(["ES-003 Entry Summary Line Tariff Details"])
     ws.append(["Run date", dt.datetime(2026, 5, 1)])
     ws.append(ES003_HEADERS)
-    ws.append([entry_number("AB9", 1), 1, 1, 1, "12-345678900", dt.datetime(2025, 3, 5), dt.datetime(2025, 3, 15),
-               "99030125", 1000.5, 10005])
-    ws.append([entry_number("AB9", 2), 1, 1, "01", "12-345678900", dt.datetime(2025, 3, 5), "03/15/2025",
-               99030125, 0.1, 1])
+    ws.append(
+        [
+            entry_number("AB9", 1),
+            1,
+            1,
+            1,
+            "12-345678900",
+            dt.datetime(2025, 3, 5),
+            dt.datetime(2025, 3, 15),
+            "99030125",
+            1000.5,
+            10005,
+        ]
+    )
+    ws.append(
+        [entry_number("AB9", 2), 1, 1, "01", "12-345678900", dt.datetime(2025, 3, 5), "03/15/2025", 99030125, 0.1, 1]
+    )
     wb.save(landing / "ES-003 export.xlsx")
     expected["ES-003 export.xlsx"] = (2, 2, 0)
     return expected
@@ -125,9 +138,7 @@ def test_every_loaded_file_reconciles_with_what_was_written(ingested):
         row = ledger[name]
         assert row[1] == "loaded", (name, row)
         assert (row[4], row[5], row[6]) == (written, loaded, kept), name
-        in_raw = con.execute(
-            "select count(*) from raw.es003_line_tariffs where _load_id = ?", [row[7]]
-        ).fetchone()[0]
+        in_raw = con.execute("select count(*) from raw.es003_line_tariffs where _load_id = ?", [row[7]]).fetchone()[0]
         in_quarantine = con.execute(
             "select count(*) from quarantine.rejected_rows where load_id = ?", [row[7]]
         ).fetchone()[0]
@@ -149,9 +160,10 @@ def test_refused_files_are_named_with_the_reason(ingested):
 def test_duplicate_content_is_loaded_once(ingested):
     _, _, con, _ = ingested
     assert "z good copy.csv" not in _ledger(con)
-    assert con.execute("select count(*) from raw.es003_line_tariffs where entry_summary_number like 'AB1%'").fetchone()[
-        0
-    ] == 3
+    assert (
+        con.execute("select count(*) from raw.es003_line_tariffs where entry_summary_number like 'AB1%'").fetchone()[0]
+        == 3
+    )
 
 
 def test_quarantined_rows_keep_file_line_reason_and_record(ingested):
@@ -162,7 +174,12 @@ def test_quarantined_rows_keep_file_line_reason_and_record(ingested):
         where source_file = 'bad values.csv' order by source_line
         """
     ).fetchall()
-    assert [(r[0], r[1]) for r in rows] == [(2, "bad_date"), (3, "bad_amount"), (4, "bad_amount"), (6, "required_missing")]
+    assert [(r[0], r[1]) for r in rows] == [
+        (2, "bad_date"),
+        (3, "bad_amount"),
+        (4, "bad_amount"),
+        (6, "required_missing"),
+    ]
     assert "13/45/2025" in rows[0][2] and "Entry Date" in rows[0][2]
     assert '"Entry Date":"13/45/2025"' in rows[0][3]
     truncated = con.execute(
@@ -175,7 +192,8 @@ def test_values_are_parsed_exactly(ingested):
     _, _, con, _ = ingested
     got = dict(
         con.execute(
-            "select entry_summary_number, line_duty_amount from raw.es003_line_tariffs where _source_file = 'bad values.csv'"
+            "select entry_summary_number, line_duty_amount from raw.es003_line_tariffs "
+            "where _source_file = 'bad values.csv'"
         ).fetchall()
     )
     from decimal import Decimal
@@ -183,7 +201,8 @@ def test_values_are_parsed_exactly(ingested):
     assert got[entry_number("AB2", 4, dashed=False)] == Decimal("-1234.50")
     lines = dict(
         con.execute(
-            "select entry_summary_number, _source_line from raw.es003_line_tariffs where _source_file = 'bad values.csv'"
+            "select entry_summary_number, _source_line from raw.es003_line_tariffs "
+            "where _source_file = 'bad values.csv'"
         ).fetchall()
     )
     assert lines[entry_number("AB2", 7, dashed=False)] == 9  # header is line 1, 8th data row
@@ -236,12 +255,16 @@ def test_excel_export(ingested):
 
 def test_redropping_and_rerunning_is_a_no_op(ingested):
     workspace, _, con, _ = ingested
-    before = con.execute("select count(*), (select count(*) from ingest.file_ledger) from raw.es003_line_tariffs").fetchone()
+    before = con.execute(
+        "select count(*), (select count(*) from ingest.file_ledger) from raw.es003_line_tariffs"
+    ).fetchone()
     con.close()
     (workspace.landing / "good again.csv").write_bytes((workspace.landing / "good.csv").read_bytes())
     assert materialize([*ingest_assets], resources={"pipeline": workspace.resource}).success
     con2 = duckdb.connect(str(workspace.warehouse), read_only=True)
-    after = con2.execute("select count(*), (select count(*) from ingest.file_ledger) from raw.es003_line_tariffs").fetchone()
+    after = con2.execute(
+        "select count(*), (select count(*) from ingest.file_ledger) from raw.es003_line_tariffs"
+    ).fetchone()
     statuses = dict(con2.execute("select file_name, status from ingest.landing_inventory").fetchall())
     con2.close()
     assert after == before

@@ -4,7 +4,7 @@ against CBP's published vectors (REFERENCE.md section 2)."""
 import duckdb
 import pytest
 
-from pipelines.ingest.parse_sql import entry_check_sql, entry_number_sql
+from pipelines.ingest.parse_sql import check_digit_sql, entry_check_sql, entry_number_sql
 from tests.conftest import reference_check_digit
 
 VALID = ["ABC-1234567-6", "SP7-0000001-4", "999-9999999-0", "AAA-0000000-6", "605-0000010-8"]
@@ -51,7 +51,5 @@ def test_sql_agrees_with_reference_on_many_numbers():
     con = duckdb.connect()
     con.execute("create table t (base varchar)")
     con.executemany("insert into t values (?)", [[b] for b in numbers])
-    from pipelines.ingest.parse_sql import check_digit_sql
-
     got = dict(con.execute(f"select base, {check_digit_sql('base')} from t").fetchall())
     assert got == {b: reference_check_digit(b) for b in numbers}

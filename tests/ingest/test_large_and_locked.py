@@ -50,9 +50,7 @@ def test_a_100_mb_file_loads_whole(workspace):
     con = duckdb.connect(str(workspace.warehouse), read_only=True)
     ledger = con.execute("select rows_read, rows_loaded, rows_quarantined from ingest.file_ledger").fetchall()
     assert ledger == [(rows, rows - 2, 2)]
-    kept = con.execute(
-        "select source_line, reason_code from quarantine.rejected_rows order by source_line"
-    ).fetchall()
+    kept = con.execute("select source_line, reason_code from quarantine.rejected_rows order by source_line").fetchall()
     assert kept == [(BAD_DATE_ROW + 1, "bad_date"), (SHORT_ROW + 1, "csv_structure")]
     # Lines of loaded rows around the refused ones are exact, across DuckDB's parallel reader.
     lines = dict(
@@ -74,8 +72,12 @@ def test_a_held_lock_gives_a_clear_message(workspace):
     settings = workspace.resource.settings()
     open_warehouse(settings).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(settings.warehouse_path)!r}); "
-         "print('ready', flush=True); time.sleep(60)"],
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(settings.warehouse_path)!r}); "
+            "print('ready', flush=True); time.sleep(60)",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
