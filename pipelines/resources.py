@@ -32,8 +32,11 @@ class PipelineResource(ConfigurableResource):
             overrides["warehouse_path"] = Path(self.warehouse_path).resolve()
         if self.landing_settle_seconds >= 0:
             overrides["landing_settle_seconds"] = self.landing_settle_seconds
-        s = dataclasses.replace(s, **overrides) if overrides else s
-        # dbt's profile reads the warehouse path from the environment (dbt runs as a subprocess).
+        return dataclasses.replace(s, **overrides) if overrides else s
+
+    def export_warehouse_for_dbt(self) -> Settings:
+        """dbt runs as a subprocess whose profile reads the warehouse path from the environment."""
+        s = self.settings()
         os.environ["REFUNDS_WAREHOUSE"] = str(s.warehouse_path)
         return s
 

@@ -1,6 +1,5 @@
 """The daily schedule and the landing-folder sensor: both launch the same job, tagged with its as_of date."""
 
-
 import hashlib
 import json
 import time

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,16 @@ def write(path: Path, text: str, encoding: str = "utf-8", bom: bool = False) -> 
     data = text.encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _restore_refunds_environment():
+    """Runs export REFUNDS_WAREHOUSE for dbt: keep one test's paths from leaking into the next."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("REFUNDS_")}
+    yield
+    for k in [k for k in os.environ if k.startswith("REFUNDS_")]:
+        del os.environ[k]
+    os.environ.update(saved)
 
 
 @pytest.fixture

@@ -183,7 +183,7 @@ def ieepa_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, pipeline: PipelineResource, config: DbtRunConfig
 ):
     """``dbt build`` (seeds, models, unit and data tests) of the selected dbt assets, as of ``config.as_of``."""
-    pipeline.settings()  # exports REFUNDS_WAREHOUSE for dbt's profile: the warehouse the settings name
+    pipeline.export_warehouse_for_dbt()  # dbt's profile then points at the warehouse the settings name
     as_of = config.resolved_as_of(context.run.tags)
     context.log.info(f"dbt build as of {as_of}")
     yield from dbt.cli(["build", "--vars", json.dumps({"as_of": as_of})], context=context).stream()
