@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--as-of", help="evaluate every rule as of this date (default: today, America/New_York)")
     run.add_argument("--warehouse", type=Path, help="warehouse DuckDB file (default: the settings' one)")
     run.add_argument("--settle", type=float, help="seconds a file must be unchanged before it is loaded")
+    run.add_argument("--log-level", default="WARNING", help="Dagster console log level (DEBUG, INFO, WARNING)")
 
     status = sub.add_parser("status", help="what the warehouse holds: files, rows, quarantine")
     status.add_argument("--warehouse", type=Path)
@@ -82,10 +83,14 @@ def _run(args) -> int:
     from pipelines.ingest.load import WarehouseLockedError
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    # Dagster's own console log is for the UI; the command prints warnings and its summary.
+    run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
+    if resource_config:
+        run_config["resources"] = {"pipeline": {"config": resource_config}}
     started = time.monotonic()
     try:
         result = defs.get_job_def(DAILY_JOB_NAME).execute_in_process(
-            run_config={"resources": {"pipeline": {"config": resource_config}}} if resource_config else None,
+            run_config=run_config,
             instance=instance,
             tags={AS_OF_TAG: as_of.isoformat()},
             raise_on_error=False,
@@ -96,10 +101,11 @@ def _run(args) -> int:
     elapsed = time.monotonic() - started
     if not result.success:
         for event in result.all_events:
-            if event.is_failure and event.event_specific_data is not None:
-                err = getattr(event.event_specific_data, "error", None)
-                if err is not None:
-                    print(f"refunds: step {event.step_key} failed: {err.message.strip()}", file=sys.stderr)
+            error = getattr(event.event_specific_data, "error", None) if event.is_step_failure else None
+            while error is not None and error.cause is not None:  # the root cause, not Dagster's wrapper
+                error = error.cause
+            if error is not None:
+                print(f"refunds: step {event.step_key} failed: {error.message.strip()}", file=sys.stderr)
         print(f"refunds: run {result.run_id} FAILED after {elapsed:.1f} s", file=sys.stderr)
         return 1
     print(f"run {result.run_id} succeeded in {elapsed:.1f} s (as_of {as_of})")
@@ -148,8 +154,8 @@ def _print_summary(warehouse: Path, landing: Path | None) -> None:
             print(f"refused file     {name}: {reason}")
         rows = con.execute(
             """
-            select table_schema, table_name, estimated_size from duckdb_tables()
-            where table_schema in ('raw', 'staging', 'intermediate', 'marts') order by 1, 2
+            select schema_name, table_name, estimated_size from duckdb_tables()
+            where schema_name in ('raw', 'staging', 'intermediate', 'marts') order by 1, 2
             """
         ).fetchall()
         print("tables           (query them with: duckdb -readonly " + str(warehouse) + ")")

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.ingest.files import LandingFile, PreparedFile, fingerprint, prepare, scan_landing
-from pipelines.ingest.headers import Match, Refusal, classify
+from pipelines.ingest.headers import Match, Refusal, classify, normalise
 from pipelines.ingest.layouts import REPORTS, Report
 from pipelines.ingest.parse_sql import entry_check_sql, parse_expression
 from pipelines.ingest.schema import ensure_warehouse
@@ -360,15 +360,19 @@ def load_importer_profiles(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         return 0
     con.execute("begin transaction")
     try:
+        columns = _profile_columns(path)
         con.execute(
-            """
-            create or replace temp table _profiles as
-            select row_number() over () + 1 as line, * from read_csv($p, header = true, all_varchar = true,
-              auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {
-                'importer_number': 'VARCHAR', 'importer_name': 'VARCHAR', 'is_corporate': 'VARCHAR',
-                'ach_enrolled': 'VARCHAR', 'form_4811_payee_number': 'VARCHAR', 'allowed_filer_codes': 'VARCHAR'})
+            f"""
+            create or replace temp table _profiles_in as
+            select * from read_csv($p, header = true, auto_detect = false, delim = ',', quote = '"',
+                escape = '"', columns = {columns})
             """,
             {"p": str(path)},
+        )
+        # rowids follow the file's order (DuckDB preserves insertion order); line 1 is the header.
+        con.execute(
+            "create or replace temp table _profiles as "
+            "select row_number() over (order by rowid) + 1 as line, * from _profiles_in"
         )
         bad = con.execute(
             """
@@ -407,11 +411,39 @@ def load_importer_profiles(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         )
         n = con.execute("select count(*) from raw.importer_profiles").fetchone()[0]
         con.execute("drop table _profiles")
+        con.execute("drop table _profiles_in")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return n
+
+
+PROFILE_COLUMNS = {
+    "importer_number": True,  # required
+    "importer_name": False,
+    "is_corporate": True,
+    "ach_enrolled": False,
+    "form_4811_payee_number": False,
+    "allowed_filer_codes": False,
+}
+
+
+def _profile_columns(path: Path) -> str:
+    """DuckDB ``columns`` for the profile file, named from its header ("Is Corporate (Y/N)" -> is_corporate)."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f), [])
+    known = {normalise(c): c for c in PROFILE_COLUMNS}
+    names = []
+    for i, h in enumerate(header):
+        key = normalise(h.replace("(Y/N)", "").replace("(y/n)", ""))
+        names.append(known.get(key, f"ignored_{i}"))
+    missing = [c for c in PROFILE_COLUMNS if c not in names]
+    if missing:
+        raise ValueError(f"{path}: the header lacks column(s) {missing}; expected {list(PROFILE_COLUMNS)}")
+    return "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
 
 
 # ----------------------------------------------------------------------------------------- reconciliation

@@ -760,7 +760,9 @@ def _variance_sql(ranges: list[tuple[str, int, int]]) -> list[str]:
             when 'interest_single_rate' then interest_single_rate
             when 'interest_simple' then interest_simple
             when 'interest_unexplained' then interest_cbp
-              + (case when u(entry_id, 'sign') < 0.5 then -1 else 1 end) * (1 + hn(entry_id, 'unx', 4900)) / 100
+              -- a short or long pay; never below zero (CBP pays no negative interest)
+              + (case when u(entry_id, 'sign') < 0.5 and interest_cbp > (1 + hn(entry_id, 'unx', 4900)) / 100
+                  then -1 else 1 end) * (1 + hn(entry_id, 'unx', 4900)) / 100
             else interest_cbp end::decimal(18, 2) as stated_interest
         from k
         """,
