@@ -75,19 +75,25 @@ def _ingest_child(landing: str, warehouse: str) -> None:
     )
 
 
-def _floor(landing: Path) -> tuple[float, int]:
-    """DuckDB alone: read every CSV once with all columns as text (no parsing, no writing)."""
+def _floor(landing: Path, scratch: Path) -> tuple[float, int]:
+    """DuckDB alone: every field of every CSV read once into a table (as text: no parsing, no checks)."""
     import duckdb
 
-    con = duckdb.connect()
+    scratch.unlink(missing_ok=True)
+    con = duckdb.connect(str(scratch))
     con.execute("set threads = 2")
     started = time.monotonic()
     rows = 0
-    for f in sorted(landing.glob("*.csv")):
-        rows += con.execute(
-            "select count(*) from read_csv(?, all_varchar = true, header = true, auto_detect = true)", [str(f)]
-        ).fetchone()[0]
-    return time.monotonic() - started, rows
+    for i, f in enumerate(sorted(landing.glob("*.csv"))):
+        con.execute(
+            f"create table t{i} as select * from read_csv(?, all_varchar = true, header = true, auto_detect = true)",
+            [str(f)],
+        )
+        rows += con.execute(f"select count(*) from t{i}").fetchone()[0]
+    elapsed = time.monotonic() - started
+    con.close()
+    scratch.unlink(missing_ok=True)
+    return elapsed, rows
 
 
 def main() -> None:
@@ -109,7 +115,7 @@ def main() -> None:
             f.unlink()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
 
-    floor_s, floor_rows = _floor(landing)
+    floor_s, floor_rows = _floor(landing, warehouse.parent / "floor.duckdb")
     out = subprocess.run(
         [sys.executable, __file__, "--child", str(landing), str(warehouse)],
         capture_output=True,
@@ -137,7 +143,7 @@ def main() -> None:
     print(f"rows per second            {r['rows_read'] / r['total_s']:>12,.0f}")
     print(f"warehouse size             {size_mb:8.0f} MB")
     print(
-        f"floor (DuckDB reads the CSVs once) {floor_s:.1f} s for {floor_rows:,} rows; "
+        f"floor (DuckDB loads every CSV field once, as text) {floor_s:.1f} s for {floor_rows:,} rows; "
         f"overhead {r['total_s'] / floor_s:.1f}x"
     )
 
