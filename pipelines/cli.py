@@ -89,7 +89,7 @@ def _run(args) -> int:
         run_config["resources"] = {"pipeline": {"config": resource_config}}
     started = time.monotonic()
     try:
-        result = defs.get_job_def(DAILY_JOB_NAME).execute_in_process(
+        result = defs.resolve_job_def(DAILY_JOB_NAME).execute_in_process(
             run_config=run_config,
             instance=instance,
             tags={AS_OF_TAG: as_of.isoformat()},

@@ -29,6 +29,7 @@ class Settings:
     reference_dir: Path
     header_aliases_file: Path
     importer_profiles_file: Path
+    entry_flags_file: Path
     # A landing file modified less than this many seconds ago may still be being written: load it next run.
     landing_settle_seconds: float = 10.0
     # Sheets tried first in .xlsx exports; otherwise the first sheet with a recognised header.
@@ -57,6 +58,7 @@ DEFAULTS = {
     "reference_dir": "data/reference",
     "header_aliases_file": "data/reference/header_aliases.csv",
     "importer_profiles_file": "data/reference/importer_profiles.csv",
+    "entry_flags_file": "data/reference/entry_flags.csv",
 }
 
 ENV_OVERRIDES = {
@@ -65,6 +67,7 @@ ENV_OVERRIDES = {
     "REFUNDS_WAREHOUSE": "warehouse_path",
     "REFUNDS_IMPORTER_PROFILES": "importer_profiles_file",
     "REFUNDS_HEADER_ALIASES": "header_aliases_file",
+    "REFUNDS_ENTRY_FLAGS": "entry_flags_file",
 }
 
 PATH_KEYS = set(DEFAULTS)

@@ -7,15 +7,18 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    AssetSpec,
     MaterializeResult,
     MetadataValue,
     asset,
     asset_check,
+    multi_asset,
 )
 
 from pipelines.ingest.headers import load_aliases
 from pipelines.ingest.layouts import REPORTS, Report
-from pipelines.ingest.load import ledger_discrepancies, load_importer_profiles, load_report, take_inventory
+from pipelines.ingest.load import ledger_discrepancies, load_report, take_inventory
+from pipelines.ingest.reference import load_entry_flags, load_importer_profiles
 from pipelines.resources import PipelineResource
 
 GROUP = "ingest"
@@ -97,18 +100,54 @@ def _report_asset(report: Report) -> AssetsDefinition:
 report_assets = [_report_asset(r) for r in REPORTS.values()]
 
 
-@asset(
-    key=AssetKey(["raw", "importer_profiles"]),
-    group_name=GROUP,
-    owners=OWNERS,
-    description="Importer profiles kept by the user (data/reference/importer_profiles.csv): corporate or not "
-    "(drives the interest rate), ACH enrolment, Form 4811 payee, filer codes allowed to file for the importer.",
+@multi_asset(
+    specs=[
+        AssetSpec(
+            AssetKey(["raw", "importer_profiles"]),
+            group_name=GROUP,
+            owners=OWNERS,
+            description="Importer profiles kept by the user (data/reference/importer_profiles.csv): corporate or "
+            "not (drives the interest rate), ACH enrolment, Form 4811 payee, filer codes allowed for the importer.",
+        ),
+        AssetSpec(
+            AssetKey(["raw", "entry_flags"]),
+            group_name=GROUP,
+            owners=OWNERS,
+            description="Entry facts the ACE exports do not carry, kept by the user (data/reference/"
+            "entry_flags.csv): drawback claims, protests, AD/CVD pending, PSC pending, type 09 filed. Present = "
+            "complete; absent = unknown (the rules that need them route entries to review).",
+        ),
+        AssetSpec(
+            AssetKey(["ingest", "reference_files"]),
+            group_name=GROUP,
+            owners=OWNERS,
+            description="Whether each user-kept reference file was present at the last load.",
+        ),
+    ],
+    name="reference_files",
 )
-def importer_profiles(pipeline: PipelineResource) -> MaterializeResult:
+def reference_files(context: AssetExecutionContext, pipeline: PipelineResource):
+    """Loads the user-kept reference files, each in its own transaction."""
     settings = pipeline.settings()
     with pipeline.warehouse() as con:
-        n = load_importer_profiles(con, settings.importer_profiles_file)
-    return MaterializeResult(metadata={"source": str(settings.importer_profiles_file), "dagster/row_count": n})
+        profiles = load_importer_profiles(con, settings.importer_profiles_file)
+        flags = load_entry_flags(con, settings.entry_flags_file)
+    for path in (settings.importer_profiles_file, settings.entry_flags_file):
+        if not path.exists():
+            context.log.warning(f"{path} not found: the facts it carries are unknown downstream")
+    yield MaterializeResult(
+        asset_key=AssetKey(["raw", "importer_profiles"]),
+        metadata={"source": str(settings.importer_profiles_file), "dagster/row_count": profiles},
+    )
+    yield MaterializeResult(
+        asset_key=AssetKey(["raw", "entry_flags"]),
+        metadata={
+            "source": str(settings.entry_flags_file),
+            "present": settings.entry_flags_file.exists(),
+            "dagster/row_count": flags,
+        },
+    )
+    yield MaterializeResult(asset_key=AssetKey(["ingest", "reference_files"]), metadata={"dagster/row_count": 2})
 
 
 @asset(
@@ -155,5 +194,5 @@ def ledger_reconciles(pipeline: PipelineResource) -> AssetCheckResult:
     )
 
 
-ingest_assets = [landing_inventory, *report_assets, importer_profiles, file_ledger]
+ingest_assets = [landing_inventory, *report_assets, reference_files, file_ledger]
 ingest_checks = [ledger_reconciles]

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.ingest.files import LandingFile, PreparedFile, fingerprint, prepare, scan_landing
-from pipelines.ingest.headers import Match, Refusal, classify, normalise
+from pipelines.ingest.headers import Match, Refusal, classify
 from pipelines.ingest.layouts import REPORTS, Report
 from pipelines.ingest.parse_sql import entry_check_sql, parse_expression
 from pipelines.ingest.schema import ensure_warehouse
@@ -350,100 +350,6 @@ def _insert_quarantine(con, report: Report, load_id: int, lf: LandingFile) -> No
         """,
         params,
     )
-
-
-# ------------------------------------------------------------------------------------- importer profiles
-def load_importer_profiles(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    """Replace raw.importer_profiles with the user's file; a wrong value stops with the file and line named."""
-    if not path.exists():
-        con.execute("delete from raw.importer_profiles")
-        return 0
-    con.execute("begin transaction")
-    try:
-        columns = _profile_columns(path)
-        con.execute(
-            f"""
-            create or replace temp table _profiles_in as
-            select * from read_csv($p, header = true, auto_detect = false, delim = ',', quote = '"',
-                escape = '"', columns = {columns})
-            """,
-            {"p": str(path)},
-        )
-        # rowids follow the file's order (DuckDB preserves insertion order); line 1 is the header.
-        con.execute(
-            "create or replace temp table _profiles as "
-            "select row_number() over (order by rowid) + 1 as line, * from _profiles_in"
-        )
-        bad = con.execute(
-            """
-            select line, importer_number, is_corporate from _profiles
-            where nullif(trim(importer_number), '') is null
-               or upper(trim(coalesce(is_corporate, ''))) not in ('Y', 'N', 'YES', 'NO', 'TRUE', 'FALSE')
-               or upper(trim(coalesce(ach_enrolled, 'N'))) not in ('Y', 'N', 'YES', 'NO', 'TRUE', 'FALSE', '')
-            order by line limit 5
-            """
-        ).fetchall()
-        if bad:
-            raise ValueError(
-                f"{path}: importer_number must be set and is_corporate / ach_enrolled must be Y or N; "
-                f"wrong lines: {[(ln, num, corp) for ln, num, corp in bad]}"
-            )
-        dupes = con.execute(
-            "select trim(importer_number), list(line) from _profiles group by 1 having count(*) > 1"
-        ).fetchall()
-        if dupes:
-            raise ValueError(f"{path}: importer_number listed more than once: {dupes}")
-        con.execute("delete from raw.importer_profiles")
-        con.execute(
-            """
-            insert into raw.importer_profiles
-            select trim(importer_number), nullif(trim(importer_name), ''),
-              upper(trim(is_corporate)) in ('Y', 'YES', 'TRUE'),
-              upper(trim(coalesce(ach_enrolled, ''))) in ('Y', 'YES', 'TRUE'),
-              nullif(trim(form_4811_payee_number), ''),
-              list_filter(
-                list_transform(string_split(coalesce(allowed_filer_codes, ''), '|'), lambda x: upper(trim(x))),
-                lambda x: x <> ''),
-              $file, line
-            from _profiles
-            """,
-            {"file": path.name},
-        )
-        n = con.execute("select count(*) from raw.importer_profiles").fetchone()[0]
-        con.execute("drop table _profiles")
-        con.execute("drop table _profiles_in")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return n
-
-
-PROFILE_COLUMNS = {
-    "importer_number": True,  # required
-    "importer_name": False,
-    "is_corporate": True,
-    "ach_enrolled": False,
-    "form_4811_payee_number": False,
-    "allowed_filer_codes": False,
-}
-
-
-def _profile_columns(path: Path) -> str:
-    """DuckDB ``columns`` for the profile file, named from its header ("Is Corporate (Y/N)" -> is_corporate)."""
-    import csv
-
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        header = next(csv.reader(f), [])
-    known = {normalise(c): c for c in PROFILE_COLUMNS}
-    names = []
-    for i, h in enumerate(header):
-        key = normalise(h.replace("(Y/N)", "").replace("(y/n)", ""))
-        names.append(known.get(key, f"ignored_{i}"))
-    missing = [c for c in PROFILE_COLUMNS if c not in names]
-    if missing:
-        raise ValueError(f"{path}: the header lacks column(s) {missing}; expected {list(PROFILE_COLUMNS)}")
-    return "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
 
 
 # ----------------------------------------------------------------------------------------- reconciliation

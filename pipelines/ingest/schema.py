@@ -60,6 +60,32 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    con.execute(
+        """
+        create table if not exists raw.entry_flags (
+          entry_number varchar primary key,
+          drawback_claim boolean not null,
+          adcvd_pending boolean not null,
+          psc_pending boolean not null,
+          recon_type09_filed boolean not null,
+          protest_status varchar,
+          note varchar,
+          _source_file varchar not null,
+          _source_line bigint not null
+        )
+        """
+    )
+    con.execute(
+        """
+        create table if not exists ingest.reference_files (
+          file_kind varchar primary key,    -- importer_profiles | entry_flags
+          file_path varchar not null,
+          present boolean not null,         -- absent: the facts it carries are unknown downstream
+          rows_loaded bigint not null,
+          loaded_at timestamp not null
+        )
+        """
+    )
     con.execute("create sequence if not exists ingest.load_id_seq start 1")
     con.execute(
         """

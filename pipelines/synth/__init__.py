@@ -126,4 +126,34 @@ def write_sample(repo_root: Path = REPO_ROOT) -> GenerationResult:
     reference = repo_root / "data" / "reference"
     reference.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(result.truth_dir / "importer_profiles.csv", reference / "importer_profiles.csv")
+    write_entry_flags(result.truth_dir / "entries.csv", reference / "entry_flags.csv")
     return result
+
+
+def write_entry_flags(truth_entries: Path, target: Path) -> int:
+    """The user-kept entry flags file for the sample: the facts of the world the ACE exports do not carry
+    (drawback claims, protests, AD/CVD entries still unliquidated), one row per flagged entry."""
+    import csv
+
+    with truth_entries.open(newline="", encoding="utf-8") as f:
+        entries = list(csv.DictReader(f))
+    rows = []
+    for e in entries:
+        adcvd_pending = e["adcvd_flag"] == "Y" and e["liquidation_status"] in ("", "Suspended", "Extended")
+        if e["drawback_flag"] == "Y" or e["protest_status"] or adcvd_pending:
+            rows.append(
+                {
+                    "Entry Number": e["entry_number"],
+                    "Drawback Claim": e["drawback_flag"],
+                    "Protest Status": e["protest_status"],
+                    "ADCVD Pending": "Y" if adcvd_pending else "N",
+                    "PSC Pending": "N",
+                    "Recon Type09 Filed": "N",
+                    "Note": "from the synthetic world",
+                }
+            )
+    with target.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["Entry Number"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
