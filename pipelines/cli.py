@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--warehouse", type=Path, help="warehouse DuckDB file (default: the settings' one)")
     run.add_argument("--settle", type=float, help="seconds a file must be unchanged before it is loaded")
     run.add_argument("--log-level", default="WARNING", help="Dagster console log level (DEBUG, INFO, WARNING)")
+    run.add_argument(
+        "--re-export", action="store_true", help="export again entries sent earlier that CBP has not answered yet"
+    )
 
     status = sub.add_parser("status", help="what the warehouse holds: files, rows, quarantine")
     status.add_argument("--warehouse", type=Path)
@@ -80,6 +83,7 @@ def _run(args) -> int:
 
     _prepare()
     from pipelines.definitions import DAILY_JOB_NAME, defs
+    from pipelines.export.assets import RE_EXPORT_TAG
     from pipelines.ingest.load import WarehouseLockedError
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
@@ -92,13 +96,20 @@ def _run(args) -> int:
         result = defs.resolve_job_def(DAILY_JOB_NAME).execute_in_process(
             run_config=run_config,
             instance=instance,
-            tags={AS_OF_TAG: as_of.isoformat()},
+            tags={AS_OF_TAG: as_of.isoformat(), **({RE_EXPORT_TAG: "true"} if args.re_export else {})},
             raise_on_error=False,
         )
     except WarehouseLockedError as exc:
         print(f"refunds: {exc}", file=sys.stderr)
         return 3
     elapsed = time.monotonic() - started
+    for check in result.get_asset_check_evaluations():
+        if not check.passed:
+            print(
+                f"refunds: check {check.check_name} on {check.asset_key.to_user_string()} FAILED: "
+                f"{check.description or ''}",
+                file=sys.stderr,
+            )
     if not result.success:
         for event in result.all_events:
             error = getattr(event.event_specific_data, "error", None) if event.is_step_failure else None

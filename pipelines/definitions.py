@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
+from pipelines.export.assets import cape_declaration_files
 from pipelines.ingest.assets import ingest_assets, ingest_checks
+from pipelines.quality.checks import quality_checks
 from pipelines.resources import PipelineResource
 from pipelines.schedules import build_schedule_and_sensor
 from pipelines.transform.dbt import dbt_resource, ieepa_dbt_assets
@@ -21,15 +23,15 @@ daily_job = define_asset_job(
     DAILY_JOB_NAME,
     selection=AssetSelection.all(),
     executor_def=in_process_executor,
-    description="Ingest every new ACE export, rebuild staging and marts with dbt (tests as checks), as of the "
-    "run's as_of date (tag refunds/as_of).",
+    description="Ingest every new ACE export, rebuild staging and marts with dbt (tests as checks), gate them with "
+    "Great Expectations, write the CAPE upload files, as of the run's as_of date (tag refunds/as_of).",
 )
 
 daily_schedule, landing_sensor = build_schedule_and_sensor(daily_job)
 
 defs = Definitions(
-    assets=[*ingest_assets, ieepa_dbt_assets],
-    asset_checks=ingest_checks,
+    assets=[*ingest_assets, ieepa_dbt_assets, cape_declaration_files],
+    asset_checks=[*ingest_checks, *quality_checks],
     jobs=[daily_job],
     schedules=[daily_schedule],
     sensors=[landing_sensor],

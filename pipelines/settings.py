@@ -30,6 +30,8 @@ class Settings:
     header_aliases_file: Path
     importer_profiles_file: Path
     entry_flags_file: Path
+    exports_dir: Path
+    reports_dir: Path
     # A landing file modified less than this many seconds ago may still be being written: load it next run.
     landing_settle_seconds: float = 10.0
     # Sheets tried first in .xlsx exports; otherwise the first sheet with a recognised header.
@@ -43,7 +45,17 @@ class Settings:
     time_zone: str = "America/New_York"
     # How often the landing-folder sensor looks for new files.
     landing_sensor_interval_seconds: int = 60
+    # Line ending of the CAPE upload files: CRLF (what Excel's "CSV (Comma delimited)" writes) or LF.
+    cape_line_ending: str = "CRLF"
     source_file: Path | None = field(default=None, compare=False)
+
+    @property
+    def line_ending(self) -> str:
+        return "\r\n" if self.cape_line_ending == "CRLF" else "\n"
+
+    def run_report_dir(self, as_of, run_id: str) -> Path:
+        """Where a run's reports go: data/reports/runs/<as_of>_<run id>/ (Data Docs, run report)."""
+        return self.reports_dir / "runs" / f"{as_of.isoformat()}_{run_id[:8]}"
 
     @property
     def work_dir(self) -> Path:
@@ -59,6 +71,8 @@ DEFAULTS = {
     "header_aliases_file": "data/reference/header_aliases.csv",
     "importer_profiles_file": "data/reference/importer_profiles.csv",
     "entry_flags_file": "data/reference/entry_flags.csv",
+    "exports_dir": "data/exports",
+    "reports_dir": "data/reports",
 }
 
 ENV_OVERRIDES = {
@@ -68,6 +82,8 @@ ENV_OVERRIDES = {
     "REFUNDS_IMPORTER_PROFILES": "importer_profiles_file",
     "REFUNDS_HEADER_ALIASES": "header_aliases_file",
     "REFUNDS_ENTRY_FLAGS": "entry_flags_file",
+    "REFUNDS_EXPORTS_DIR": "exports_dir",
+    "REFUNDS_REPORTS_DIR": "reports_dir",
 }
 
 PATH_KEYS = set(DEFAULTS)
@@ -84,7 +100,7 @@ def load_settings(path: Path | None = None) -> Settings:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         if not isinstance(loaded, dict):
             raise SettingsError(f"{path}: expected a mapping of setting: value at the top level")
-        sections = ("paths", "ingest", "schedule")
+        sections = ("paths", "ingest", "schedule", "export")
         for section in sections:
             if not isinstance(loaded.get(section, {}), dict):
                 raise SettingsError(f"{path}: section {section!r} must be a mapping of setting: value")
@@ -120,6 +136,8 @@ def _validate(s: Settings) -> Settings:
         ZoneInfo(s.time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SettingsError(f"time_zone: unknown time zone {s.time_zone!r} (e.g. America/New_York)") from exc
+    if s.cape_line_ending not in ("CRLF", "LF"):
+        raise SettingsError(f"cape_line_ending must be CRLF or LF, got {s.cape_line_ending!r}")
     if not isinstance(s.daily_run_cron, str) or len(s.daily_run_cron.split()) != 5:
         raise SettingsError(f"daily_run_cron must be a 5-field cron expression, got {s.daily_run_cron!r}")
     if s.warehouse_path.stem in ("raw", "staging", "intermediate", "marts", "quarantine", "ingest", "seeds"):

@@ -83,6 +83,15 @@ def write(path: Path, text: str, encoding: str = "utf-8", bom: bool = False) -> 
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _outputs_outside_the_repository(tmp_path_factory):
+    """Runs in tests write their exports and reports under a temporary folder, never into data/."""
+    out = tmp_path_factory.mktemp("outputs")
+    os.environ["REFUNDS_EXPORTS_DIR"] = str(out / "exports")
+    os.environ["REFUNDS_REPORTS_DIR"] = str(out / "reports")
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _restore_refunds_environment():
     """Runs export REFUNDS_WAREHOUSE for dbt: keep one test's paths from leaking into the next."""

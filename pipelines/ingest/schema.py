@@ -41,7 +41,7 @@ def raw_columns(report: Report) -> list[tuple[str, str]]:
 
 def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ingestion schemas and tables if missing (idempotent)."""
-    for schema in ("raw", "quarantine", "ingest"):
+    for schema in ("raw", "quarantine", "ingest", "export"):
         con.execute(f"create schema if not exists {schema}")
     for report in REPORTS.values():
         cols = ",\n  ".join(f"{name} {typ}" for name, typ in raw_columns(report))
@@ -83,6 +83,19 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
           present boolean not null,         -- absent: the facts it carries are unknown downstream
           rows_loaded bigint not null,
           loaded_at timestamp not null
+        )
+        """
+    )
+    con.execute(
+        """
+        create table if not exists export.exported_entries (
+          entry_summary_number varchar not null,
+          planned_declaration_id varchar not null,
+          file_name varchar not null,
+          file_sha256 varchar not null,
+          as_of_date date not null,       -- one export folder per as_of date: re-running that day rewrites it
+          run_id varchar not null,
+          exported_at timestamp not null
         )
         """
     )

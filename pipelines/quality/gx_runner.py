@@ -1,0 +1,144 @@
+"""Run a committed expectation suite on a pandas frame, and publish the result to the run's Data Docs.
+
+The suites live in the GX file context `expectations/` (committed JSON, readable by auditors). Validation runs
+in an ephemeral context so that nothing is written back into the committed files (GX would otherwise record
+data sources with absolute paths in great_expectations.yml); its Data Docs site is the run's report folder.
+GX validates pandas frames, not GX's SQL datasource (DESIGN: its SQLAlchemy path fails on DuckDB).
+`import great_expectations` costs ~6 s, so it is imported here, lazily, only when a check runs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from pipelines.settings import PROJECT_ROOT
+
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+SAMPLE_LIMIT = 20  # unexpected values / row keys reported per failed expectation
+
+
+@dataclass
+class Failure:
+    expectation: str
+    column: str | None
+    unexpected_count: int | None
+    unexpected_values: list
+    unexpected_rows: list  # values of the frame's key column on the failing rows
+
+
+@dataclass
+class SuiteOutcome:
+    suite: str
+    success: bool
+    evaluated: int
+    rows: int
+    failures: list[Failure] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.success:
+            return f"{self.suite}: {self.evaluated} expectations passed on {self.rows} rows"
+        parts = [
+            f"{f.expectation}({f.column}): {f.unexpected_count} row(s), "
+            f"e.g. {f.unexpected_rows[:5] or f.unexpected_values[:5]}"
+            for f in self.failures
+        ]
+        return f"{self.suite}: FAILED on {self.rows} rows: " + "; ".join(parts)
+
+
+@cache
+def _file_context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    return gx.get_context(mode="file", context_root_dir=str(EXPECTATIONS_DIR))
+
+
+def load_suite(name: str):
+    return _file_context().suites.get(name)
+
+
+@cache
+def _run_context(docs_dir: str | None):
+    """One ephemeral context per run folder, so every suite of a run lands in the same Data Docs site."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    sites = {}
+    if docs_dir:
+        sites["run_site"] = {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": docs_dir},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites=sites,
+        progress_bars=ProgressBarsConfig(globally=False),
+        analytics_enabled=False,
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    context.data_sources.add_pandas("warehouse_frames")
+    return context
+
+
+def validate_frame(suite_name: str, frame, key_column: str | None, docs_dir: Path | None) -> SuiteOutcome:
+    """Validate ``frame`` against the committed suite ``suite_name``; failing rows are named by ``key_column``."""
+    import great_expectations as gx
+
+    context = _run_context(str(docs_dir) if docs_dir else None)
+    committed = load_suite(suite_name)
+    suite = context.suites.add_or_update(gx.ExpectationSuite(**_suite_dict(committed)))
+    source = context.data_sources.get("warehouse_frames")
+    asset = next((a for a in source.assets if a.name == suite_name), None) or source.add_dataframe_asset(suite_name)
+    batch = next((b for b in asset.batch_definitions if b.name == "whole_frame"), None)
+    batch = batch or asset.add_batch_definition_whole_dataframe("whole_frame")
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+    )
+    result_format = {"result_format": "COMPLETE", "partial_unexpected_count": SAMPLE_LIMIT}
+    if key_column and len(frame):
+        result_format["unexpected_index_column_names"] = [key_column]
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir else []
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=suite_name, validation_definitions=[definition], actions=actions, result_format=result_format
+        )
+    )
+    run = checkpoint.run(batch_parameters={"dataframe": frame})
+    validation = next(iter(run.run_results.values()))
+    failures = []
+    for r in validation.results:
+        if r.success:
+            continue
+        res = r.result or {}
+        index = res.get("unexpected_index_list") or []
+        rows = [i.get(key_column) if isinstance(i, dict) else i for i in index[:SAMPLE_LIMIT]]
+        failures.append(
+            Failure(
+                expectation=r.expectation_config.type,
+                column=r.expectation_config.kwargs.get("column"),
+                unexpected_count=res.get("unexpected_count"),
+                unexpected_values=[_plain(v) for v in (res.get("partial_unexpected_list") or [])[:SAMPLE_LIMIT]]
+                or ([_plain(res["observed_value"])] if "observed_value" in res else []),
+                unexpected_rows=[_plain(v) for v in rows],
+            )
+        )
+    return SuiteOutcome(suite_name, bool(validation.success), len(validation.results), len(frame), failures)
+
+
+def _suite_dict(suite) -> dict:
+    d = suite.to_json_dict()
+    d.pop("id", None)
+    return d
+
+
+def _plain(v):
+    return v.item() if hasattr(v, "item") else v

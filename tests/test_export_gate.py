@@ -1,0 +1,137 @@
+"""The Great Expectations gate and the CAPE export, through the real job on the bundled sample.
+
+The upload files are checked against CBP's format by an independent reader written here (header, charset,
+line endings, row and size limits, check digits), not by the code that wrote them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from tests.conftest import PROJECT_ROOT, reference_check_digit
+
+SAMPLE = PROJECT_ROOT / "data" / "sample"
+AS_OF = (SAMPLE / "truth" / "as_of.txt").read_text().strip()
+
+
+def _landing(root: Path) -> Path:
+    landing = root / "landing"
+    landing.mkdir()
+    for f in SAMPLE.iterdir():
+        if f.is_file():
+            shutil.copy2(f, landing / f.name)
+    return landing
+
+
+def _run(root: Path, as_of: str, *extra: str) -> int:
+    os.environ["REFUNDS_EXPORTS_DIR"] = str(root / "exports")
+    os.environ["REFUNDS_REPORTS_DIR"] = str(root / "reports")
+    landing = root / "landing" if (root / "landing").exists() else _landing(root)
+    warehouse = root / "warehouse" / "refunds.duckdb"
+    return main(
+        ["run", "--input", str(landing), "--as-of", as_of, "--settle", "0", "--warehouse", str(warehouse), *extra]
+    )
+
+
+def check_cape_file(path: Path) -> list[str]:
+    """CBP's upload format, checked byte by byte; returns the entry numbers."""
+    data = path.read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf"), "no BOM"
+    data.decode("ascii")  # raises on any non-ASCII byte
+    assert len(data) < 1_000_000, "under 1 MB"
+    assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b""), "CRLF line endings only"
+    lines = data.decode("ascii").split("\r\n")[:-1]
+    assert lines[0] == "Entry Number", "header exactly 'Entry Number'"
+    entries = lines[1:]
+    assert 1 <= len(entries) <= 9_999
+    assert len(set(entries)) == len(entries), "no duplicates"
+    for e in entries:
+        assert len(e) == 11 and e[:3].isalnum() and e[3:].isdigit() and e == e.upper(), e
+        assert reference_check_digit(e[:10]) == int(e[10]), f"check digit of {e}"
+    return entries
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export")
+    assert _run(root, AS_OF) == 0
+    return root
+
+
+def test_sample_run_writes_valid_cape_files(exported):
+    out = exported / "exports" / AS_OF
+    files = sorted(out.glob("cape_*.csv"))
+    assert files
+    exported_entries = [e for f in files for e in check_cape_file(f)]
+    assert len(set(exported_entries)) == len(exported_entries), "an entry is in one file only"
+    with duckdb.connect(str(exported / "warehouse" / "refunds.duckdb"), read_only=True) as con:
+        eligible = {
+            r[0]
+            for r in con.execute(
+                "select entry_summary_number from marts.fct_entry_eligibility where is_eligible"
+            ).fetchall()
+        }
+        filers = dict(
+            con.execute("select entry_summary_number, filer_code from marts.fct_entry_eligibility").fetchall()
+        )
+    assert set(exported_entries) == eligible
+    for f in files:  # one filer per file, named after it
+        assert {filers[e] for e in check_cape_file(f)} == {f.name.split("_")[1]}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["as_of"] == AS_OF and manifest["entries"] == len(exported_entries)
+    for entry in manifest["files"]:
+        assert hashlib.sha256((out / entry["file_name"]).read_bytes()).hexdigest() == entry["sha256"]
+    assert (out / "manifest.md").read_text().startswith("# CAPE upload files")
+    assert not list(out.glob(".*tmp")), "no temporary file left behind"
+
+
+def test_same_day_rerun_writes_the_same_files(exported):
+    out = exported / "exports" / AS_OF
+    before = {f.name: f.read_bytes() for f in out.glob("cape_*.csv")}
+    assert _run(exported, AS_OF) == 0
+    assert {f.name: f.read_bytes() for f in out.glob("cape_*.csv")} == before
+    with duckdb.connect(str(exported / "warehouse" / "refunds.duckdb"), read_only=True) as con:
+        n, distinct = con.execute(
+            "select count(*), count(distinct entry_summary_number) from export.exported_entries"
+        ).fetchone()
+    assert n == distinct == sum(len(check_cape_file(out / f)) for f in before)
+
+
+def _exported(root: Path, as_of: str) -> set[str]:
+    return {e for f in (root / "exports" / as_of).glob("cape_*.csv") for e in check_cape_file(f)}
+
+
+def test_entries_sent_earlier_are_held_back_until_cbp_answers(exported):
+    first_day, next_day = _exported(exported, AS_OF), "2026-11-21"
+    assert _run(exported, next_day) == 0
+    with duckdb.connect(str(exported / "warehouse" / "refunds.duckdb"), read_only=True) as con:
+        planned = {r[0] for r in con.execute("select entry_summary_number from marts.fct_declaration_plan").fetchall()}
+    manifest = json.loads((exported / "exports" / next_day / "manifest.json").read_text())
+    assert not _exported(exported, next_day) & first_day, "nothing sent yesterday is sent again today"
+    assert manifest["held_back_awaiting_cape_response"] == len(planned & first_day) > 0
+    # ... unless the user asks to send them again
+    assert _run(exported, next_day, "--re-export") == 0
+    assert _exported(exported, next_day) == planned
+    assert (
+        json.loads((exported / "exports" / next_day / "manifest.json").read_text())["held_back_awaiting_cape_response"]
+        == 0
+    )
+
+
+def test_a_failing_expectation_stops_the_export(tmp_path, capsys):
+    # As of 2026-06-01 the rules (correctly) see no acceptance yet for entries CBP accepted later; the gate,
+    # which checks every ES-022 acceptance on record, must refuse to put those entries in a file again.
+    assert _run(tmp_path, "2026-06-01") == 1
+    err = capsys.readouterr().err
+    assert "cape_export_candidates_valid" in err and "accepted_on_earlier_declaration" in err
+    assert not (tmp_path / "exports" / "2026-06-01").exists(), "no file written"
+    docs = list((tmp_path / "reports" / "runs").glob("2026-06-01_*/data_docs/index.html"))
+    assert docs, "the failed validation is in the run's Data Docs"
