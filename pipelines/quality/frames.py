@@ -16,10 +16,13 @@ def export_candidates_sql(include_pending: bool) -> str:
     pending_filter = "" if include_pending else "where p.entry_summary_number not in (select * from pending)"
     return f"""
         with
-        answered as (select distinct entry_summary_number from staging.stg_ace__es022_cape_entries),
+        -- sent in an earlier run, and no declaration of it submitted since then shows in ES-022 yet
         pending as (
-            select distinct entry_summary_number from export.exported_entries
-            where as_of_date <> $as_of and entry_summary_number not in (select * from answered)
+            select distinct x.entry_summary_number from export.exported_entries x
+            where x.as_of_date <> $as_of and not exists (
+                select 1 from staging.stg_ace__es022_cape_entries c
+                where c.entry_summary_number = x.entry_summary_number
+                    and c.declaration_submission_date >= x.as_of_date)
         ),
         accepted as (
             select distinct entry_summary_number from staging.stg_ace__es022_cape_entries
