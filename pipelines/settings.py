@@ -32,6 +32,7 @@ class Settings:
     entry_flags_file: Path
     exports_dir: Path
     reports_dir: Path
+    published_dir: Path
     # A landing file modified less than this many seconds ago may still be being written: load it next run.
     landing_settle_seconds: float = 10.0
     # Sheets tried first in .xlsx exports; otherwise the first sheet with a recognised header.
@@ -73,6 +74,7 @@ DEFAULTS = {
     "entry_flags_file": "data/reference/entry_flags.csv",
     "exports_dir": "data/exports",
     "reports_dir": "data/reports",
+    "published_dir": "data/published",
 }
 
 ENV_OVERRIDES = {
@@ -84,6 +86,7 @@ ENV_OVERRIDES = {
     "REFUNDS_ENTRY_FLAGS": "entry_flags_file",
     "REFUNDS_EXPORTS_DIR": "exports_dir",
     "REFUNDS_REPORTS_DIR": "reports_dir",
+    "REFUNDS_PUBLISHED_DIR": "published_dir",
 }
 
 PATH_KEYS = set(DEFAULTS)

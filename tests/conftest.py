@@ -89,6 +89,7 @@ def _outputs_outside_the_repository(tmp_path_factory):
     out = tmp_path_factory.mktemp("outputs")
     os.environ["REFUNDS_EXPORTS_DIR"] = str(out / "exports")
     os.environ["REFUNDS_REPORTS_DIR"] = str(out / "reports")
+    os.environ["REFUNDS_PUBLISHED_DIR"] = str(out / "published")
     yield
 
 

@@ -1,0 +1,1 @@
+"""Publishing: the analysts' read-only copy of the marts (DuckDB readable by 1.x clients, and Parquet)."""

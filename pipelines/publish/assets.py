@@ -1,0 +1,33 @@
+"""The publish asset: after the export, the analysts' copy of every mart."""
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from pipelines.publish.analyst_copy import publish
+from pipelines.resources import PipelineResource
+from pipelines.transform.dbt import ieepa_dbt_assets
+
+MART_KEYS = sorted((k for k in ieepa_dbt_assets.keys if k.path[0] == "marts"), key=lambda k: k.to_user_string())
+
+
+@asset(
+    key=AssetKey(["publish", "analyst_copy"]),
+    deps=[AssetKey(["export", "cape_declaration_files"]), *MART_KEYS],
+    group_name="publish",
+    owners=["team:data-engineering"],
+    description="The marts (and the ledger and quarantine, schema audit) copied to data/published/"
+    "refunds_analytics.duckdb (DuckDB storage v1.4.0, readable by 1.x clients) and to Parquet, each written under "
+    "a temporary name and renamed: analysts never open the working warehouse, and never block or see a half-run.",
+)
+def analyst_copy(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
+    settings = pipeline.settings()
+    published = publish(settings.warehouse_path, settings.published_dir)
+    context.log.info(f"published {len(published.tables)} tables to {published.database}")
+    return MaterializeResult(
+        metadata={
+            "database": MetadataValue.path(str(published.database)),
+            "parquet": MetadataValue.path(str(published.parquet_dir)),
+            "tables": MetadataValue.md(
+                "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n:,} |" for t, n in published.tables.items())
+            ),
+        }
+    )
