@@ -1,0 +1,100 @@
+"""The Dagster UI, in a real browser: headless Chromium on 127.0.0.1 opens the asset catalog and the last run,
+and finds the assets and the run's checks (the UI is a JavaScript application: the DOM is read after it ran)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+
+from pipelines.cli import main
+from tests.conftest import PROJECT_ROOT
+from tests.test_export_gate import AS_OF, _landing
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=20000",
+]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _dom(url: str, profile: Path, screenshot: Path | None = None) -> str:
+    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}"]
+    if screenshot:
+        subprocess.run(
+            [*cmd, "--window-size=1400,900", f"--screenshot={screenshot}", url], capture_output=True, timeout=180
+        )
+    return subprocess.run([*cmd, "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
+
+
+@pytest.mark.slow
+def test_the_ui_shows_the_asset_graph_and_the_last_runs_checks(tmp_path, monkeypatch):
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium package")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # the command line records its run in this instance
+    args = ["run", "--input", str(_landing(tmp_path)), "--as-of", AS_OF, "--settle", "0"]
+    assert main([*args, "--warehouse", str(tmp_path / "warehouse" / "refunds.duckdb")]) == 0
+    run_id = DagsterInstance.get().get_runs(limit=1)[0].run_id
+
+    port = _port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "dagster-webserver"),
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
+                break
+            except OSError:
+                assert time.time() < deadline, "the webserver did not start"
+                time.sleep(1)
+        base = f"http://127.0.0.1:{port}"
+        catalog = _dom(f"{base}/assets?view=flat", tmp_path / "chrome", tmp_path / "catalog.png")
+        for asset in ("fct_entry_eligibility", "fct_declaration_plan", "cape_declaration_files", "analyst_copy"):
+            assert asset in catalog, asset
+        run_page = _dom(f"{base}/runs/{run_id}", tmp_path / "chrome", tmp_path / "run.png")
+        for check in ("cape_export_candidates_valid", "ledger_reconciles", "eligibility_is_safe"):
+            assert check in run_page, check
+        assert "RUN_SUCCESS" in run_page
+        assert (tmp_path / "run.png").stat().st_size > 10_000
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
