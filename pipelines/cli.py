@@ -10,6 +10,7 @@ refunds prepare  (parses the dbt project into its manifest; run before `dagster 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import sys
@@ -91,7 +92,7 @@ def _run(args) -> int:
     run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
     if resource_config:
         run_config["resources"] = {"pipeline": {"config": resource_config}}
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     try:
         result = defs.resolve_job_def(DAILY_JOB_NAME).execute_in_process(
             run_config=run_config,
@@ -103,6 +104,18 @@ def _run(args) -> int:
         print(f"refunds: {exc}", file=sys.stderr)
         return 3
     elapsed = time.monotonic() - started
+    from pipelines.reporting import check_rows, write_run_report
+
+    # The auditors' report is written whatever the outcome (a blocked gate is what they most need to see).
+    report = write_run_report(
+        dataclasses.replace(settings, warehouse_path=warehouse),
+        result.run_id,
+        {AS_OF_TAG: as_of.isoformat()},
+        "SUCCESS" if result.success else "FAILURE",
+        check_rows(result.get_asset_check_evaluations()),
+        started_wall,
+        time.time(),
+    )
     for check in result.get_asset_check_evaluations():
         if not check.passed:
             print(
@@ -117,10 +130,15 @@ def _run(args) -> int:
                 error = error.cause
             if error is not None:
                 print(f"refunds: step {event.step_key} failed: {error.message.strip()}", file=sys.stderr)
-        print(f"refunds: run {result.run_id} FAILED after {elapsed:.1f} s", file=sys.stderr)
+        print(f"refunds: run {result.run_id} FAILED after {elapsed:.1f} s; run report: {report}", file=sys.stderr)
         return 1
     print(f"run {result.run_id} succeeded in {elapsed:.1f} s (as_of {as_of})")
     _print_summary(warehouse, landing=Path(resource_config.get("landing_dir", settings.landing_dir)))
+    print(f"CAPE files       {settings.exports_dir / as_of.isoformat()}  (manifest.md lists them)")
+    print(f"analysts' copy   {settings.published_dir / 'refunds_analytics.duckdb'}  (and parquet/)")
+    print(f"run report       {report}")
+    if report is not None and (report.parent / "data_docs" / "index.html").exists():
+        print(f"data docs        {report.parent / 'data_docs' / 'index.html'}")
     return 0
 
 

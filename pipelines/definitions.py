@@ -12,6 +12,7 @@ from pipelines.export.assets import cape_declaration_files
 from pipelines.ingest.assets import ingest_assets, ingest_checks
 from pipelines.publish.assets import analyst_copy
 from pipelines.quality.checks import quality_checks
+from pipelines.reporting import build_report_sensors
 from pipelines.resources import PipelineResource
 from pipelines.schedules import build_schedule_and_sensor
 from pipelines.transform.dbt import dbt_resource, ieepa_dbt_assets
@@ -35,7 +36,7 @@ defs = Definitions(
     asset_checks=[*ingest_checks, *quality_checks],
     jobs=[daily_job],
     schedules=[daily_schedule],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, *build_report_sensors(daily_job)],
     resources={"pipeline": PipelineResource(), "dbt": dbt_resource()},
     executor=in_process_executor,
 )

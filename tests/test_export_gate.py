@@ -91,6 +91,8 @@ def test_sample_run_writes_valid_cape_files(exported):
         assert hashlib.sha256((out / entry["file_name"]).read_bytes()).hexdigest() == entry["sha256"]
     assert (out / "manifest.md").read_text().startswith("# CAPE upload files")
     assert not list(out.glob(".*tmp")), "no temporary file left behind"
+    reports = list((exported / "reports" / "runs").glob(f"{AS_OF}_*/run_report.html"))
+    assert reports and all(f["file_name"] in reports[0].read_text(encoding="utf-8") for f in manifest["files"])
 
 
 def test_same_day_rerun_writes_the_same_files(exported):
@@ -135,3 +137,5 @@ def test_a_failing_expectation_stops_the_export(tmp_path, capsys):
     assert not (tmp_path / "exports" / "2026-06-01").exists(), "no file written"
     docs = list((tmp_path / "reports" / "runs").glob("2026-06-01_*/data_docs/index.html"))
     assert docs, "the failed validation is in the run's Data Docs"
+    report = (docs[0].parent.parent / "run_report.html").read_text(encoding="utf-8")
+    assert "cape_export_candidates_valid" in report and "FAILURE" in report, "the run report shows the blocked gate"

@@ -1,0 +1,1042 @@
+"""The auditors' run report: one self-contained HTML page per run (inline CSS, inline SVG charts, no script).
+
+``build_run_report(warehouse, out_dir, run, data_docs_index)`` reads the warehouse through a read-only DuckDB
+connection, with set-based queries only, and writes ``out_dir/run_report.html`` under a temporary name first,
+renamed when complete (a crash never leaves half a report where an auditor would open it).
+
+What it shows, each section a chart and the table behind it, the query beside the table:
+
+1. entries by eligibility status and by failed rule       marts.fct_entry_eligibility, marts.fct_entry_rule_results
+2. refund pipeline by status and age (days before as_of)  marts.fct_claim_status when built with recognised
+                                                          columns, else ES-022 and REV-603 staging
+3. interest variance distribution                         marts.fct_entry_interest ("not built yet" without it)
+4. offsets by type                                        marts.fct_offsets when built, else REV-603 staging
+5. rows quarantined by reason, refused files              quarantine.rejected_rows, ingest.file_ledger
+6. data-quality checks, Data Docs link, export files      ``run["checks"]``, ``run["exports"]`` (cross-checked with
+                                                          export.exported_entries)
+
+``run`` carries the run's facts: ``run_id``, ``as_of`` (ISO date), ``started_at``, ``finished_at``, ``status``;
+optionally ``checks`` (dicts: ``name``, ``passed``, ``description``, ``failing_rows``) and ``exports`` (dicts:
+``file``, ``rows``, ``sha256``, ``principal``; the export manifest's ``file_name`` / ``ieepa_principal_amount``
+are accepted too). A table missing from the warehouse makes its section say so; it never fails the report.
+Money is DECIMAL from the warehouse and formatted as Decimal (thousands separators, 2 decimals).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+import duckdb
+
+from pipelines.reports.charts import Bar, column_chart, hbar_chart, stacked_hbar_chart
+
+REPORT_NAME = "run_report.html"
+
+SECTIONS = {
+    "summary": "Key figures",
+    "eligibility": "1. Entries by eligibility status and reason",
+    "pipeline": "2. Refund pipeline by status and age",
+    "interest": "3. Interest variance distribution",
+    "offsets": "4. Offsets by type",
+    "quarantine": "5. Quarantined rows and refused files",
+    "quality": "6. Data-quality checks and export files",
+    "tables": "Appendix: tables in the warehouse",
+}
+
+STATUS_COLOURS = {
+    "eligible": "#2f7d4f",
+    "needs_review": "#b7791f",
+    "ineligible": "#b23b3b",
+    "already_accepted": "#3d6a99",
+}
+OUTCOME_COLOURS = {"ineligible": "#b23b3b", "needs_review": "#b7791f", "warning": "#8a6d9e"}
+OTHER_COLOUR = "#7b8794"
+AGE_BUCKETS = [  # (column, label, colour): CBP pays within 60-90 days of acceptance
+    ("age_0_30", "0\u201330 days", "#a9c7e3"),
+    ("age_31_60", "31\u201360 days", "#6c9fcf"),
+    ("age_61_90", "61\u201390 days", "#2f5f8f"),
+    ("age_over_90", "over 90 days", "#1b2f4a"),
+    ("age_after_as_of", "dated after as_of", "#8a6d9e"),
+    ("no_date", "no age", "#c0c6cc"),
+]
+UNDERPAID, WITHIN, OVERPAID = "#b23b3b", "#7b8794", "#3d6a99"
+VARIANCE_BINS = [  # (bin, label, colour); variance = CBP's interest - expected (CBP's daily compound method)
+    ("u4", "underpaid\nover 1,000", UNDERPAID),
+    ("u3", "underpaid\n100\u20131,000", UNDERPAID),
+    ("u2", "underpaid\n10\u2013100", UNDERPAID),
+    ("u1", "underpaid\nup to 10", UNDERPAID),
+    ("w", "within\ntolerance", WITHIN),
+    ("o1", "overpaid\nup to 10", OVERPAID),
+    ("o2", "overpaid\n10\u2013100", OVERPAID),
+    ("o3", "overpaid\n100\u20131,000", OVERPAID),
+    ("o4", "overpaid\nover 1,000", OVERPAID),
+]
+
+# Marts other engineers are building: used when present with columns recognised by these names.
+CLAIM_STATUS = "marts.fct_claim_status"
+CLAIM_STATUS_COLUMNS = ("claim_stage", "claim_status", "entry_status", "status", "current_status")
+CLAIM_AGE_DATE_COLUMNS = ("accepted_date", "acceptance_date", "status_date", "declaration_submission_date")
+CLAIM_AGE_DAYS_COLUMNS = ("days_since_acceptance", "days_since_submission", "age_days")
+CLAIM_AMOUNT_COLUMNS = ("expected_principal_amount", "principal_amount", "ieepa_principal_amount")
+OFFSETS = "marts.fct_offsets"
+OFFSET_TYPE_COLUMNS = ("offset_type", "offset_type_code", "type")
+OFFSET_AMOUNT_COLUMNS = ("offset_amount", "amount")
+
+LIST_LIMIT = 200  # rows of a list (refused files, checks, exports) shown before "and N more"
+
+
+class _Warehouse:
+    """The read-only connection and what the warehouse holds (tables and their columns), read once."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.columns: dict[str, list[str]] = {}
+        for schema, table, column in con.execute(
+            """
+            select schema_name, table_name, column_name from duckdb_columns()
+            where not internal and database_name = current_database()
+            order by schema_name, table_name, column_index
+            """
+        ).fetchall():
+            self.columns.setdefault(f"{schema}.{table}", []).append(column)
+
+    def has(self, table: str, *columns: str) -> bool:
+        return table in self.columns and all(c in self.columns[table] for c in columns)
+
+    def first(self, table: str, candidates: Iterable[str]) -> str | None:
+        return next((c for c in candidates if self.has(table, c)), None)
+
+    def rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+
+# ---------------------------------------------------------------------------------------------------- formatting
+
+
+def money(value) -> str:
+    """Thousands separators, 2 decimals; Decimal formatting only (a float is read through its repr, not summed)."""
+    if value is None:
+        return "\u2014"
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    return f"{Decimal(value):,.2f}"
+
+
+def count(value) -> str:
+    return "\u2014" if value is None else f"{value:,}"
+
+
+class _Html(str):
+    """Text that is already HTML (built here from escaped parts): table cells pass it through unescaped."""
+
+
+def _e(value) -> str:
+    if isinstance(value, _Html):
+        return value
+    return escape("" if value is None else str(value))
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence], numeric: Iterable[int] = (), foot=None) -> str:
+    """An HTML table; cells are already-formatted text (escaped here); ``numeric`` columns align right."""
+    numeric = set(numeric)
+
+    def cls(i):
+        return ' class="num"' if i in numeric else ""
+
+    head = "".join(f"<th{cls(i)}>{_e(h)}</th>" for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{_e(c)}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows)
+    if not rows:
+        body = f'<tr><td colspan="{len(headers)}" class="none">No rows.</td></tr>'
+    tfoot = ""
+    if foot is not None:
+        tfoot = "<tfoot><tr>" + "".join(f"<td{cls(i)}>{_e(c)}</td>" for i, c in enumerate(foot)) + "</tr></tfoot>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{tfoot}</table>"
+
+
+def _query(sql: str, label: str = "Query") -> str:
+    text = "\n".join(line[12:] if line.startswith(" " * 12) else line for line in sql.strip("\n").splitlines())
+    return f"<details><summary>{escape(label)}</summary><pre>{escape(text.strip())}</pre></details>"
+
+
+def _sources(*tables: str) -> str:
+    return '<p class="source">Source: ' + ", ".join(f"<code>{_e(t)}</code>" for t in tables) + "</p>"
+
+
+def _not_built(*tables: str) -> str:
+    return (
+        '<p class="not-built">Not built yet: '
+        + ", ".join(f"<code>{_e(t)}</code>" for t in tables)
+        + (" is not in the warehouse (or lacks the columns this section reads)." if len(tables) == 1 else " are not.")
+        + "</p>"
+    )
+
+
+def _section(key: str, body: str) -> str:
+    return f'<section id="{key}"><h2>{escape(SECTIONS[key])}</h2>{body}</section>'
+
+
+# ------------------------------------------------------------------------------------------------------ sections
+
+
+def _summary(wh: _Warehouse, run: dict) -> str:
+    """Key figures; each value carries ``data-figure`` (its key) so a test can read it back. Notes are HTML."""
+    figures: list[tuple[str, str, str, str]] = []  # key, label, value, note (HTML)
+
+    if wh.has("ingest.file_ledger"):
+        loaded, refused, read, rows_loaded, quarantined, this_run = wh.rows(
+            """
+            select count(*) filter (where status = 'loaded'), count(*) filter (where status = 'refused'),
+                coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0),
+                count(*) filter (where run_id = ?)
+            from ingest.file_ledger
+            """,
+            [str(run.get("run_id", ""))],
+        )[0]
+        figures += [
+            ("files_loaded", "Files loaded", count(loaded), f"{count(this_run)} ledger rows written by this run"),
+            ("files_refused", "Files refused", count(refused), "listed in section 5"),
+            (
+                "rows_read",
+                "Rows read",
+                count(read),
+                f'= <span data-figure="rows_loaded">{count(rows_loaded)}</span> loaded + '
+                f'<span data-figure="rows_quarantined">{count(quarantined)}</span> quarantined',
+            ),
+        ]
+    else:
+        figures.append(("files_loaded", "Files loaded", "not built yet", "<code>ingest.file_ledger</code>"))
+    if wh.has("marts.fct_entry_refundable", "ieepa_principal_amount"):
+        entries, principal = wh.rows(
+            "select count(*), coalesce(sum(ieepa_principal_amount), 0) from marts.fct_entry_refundable"
+        )[0]
+        figures.append(
+            (
+                "ieepa_principal",
+                "Refundable IEEPA principal",
+                money(principal),
+                f'deposited on <span data-figure="entries">{count(entries)}</span> entries',
+            )
+        )
+    if wh.has("marts.fct_entry_eligibility", "is_eligible", "ieepa_principal_amount"):
+        eligible, principal = wh.rows(
+            """
+            select count(*) filter (where is_eligible),
+                coalesce(sum(ieepa_principal_amount) filter (where is_eligible), 0)
+            from marts.fct_entry_eligibility
+            """
+        )[0]
+        figures += [
+            ("eligible_entries", "Eligible entries", count(eligible), "can go on a CAPE declaration today"),
+            ("eligible_principal", "Eligible IEEPA principal", money(principal), "IEEPA principal of those entries"),
+        ]
+    if wh.has("marts.fct_entry_interest", "interest_cbp_daily_compound"):
+        entries, interest = wh.rows(
+            """
+            select count(interest_cbp_daily_compound), coalesce(sum(interest_cbp_daily_compound), 0)
+            from marts.fct_entry_interest
+            """
+        )[0]
+        figures.append(
+            (
+                "interest_owed",
+                "Interest owed",
+                money(interest),
+                f"by CBP's daily compound method, on {count(entries)} entries",
+            )
+        )
+    else:
+        figures.append(("interest_owed", "Interest owed", "not built yet", "<code>marts.fct_entry_interest</code>"))
+    if wh.has("marts.fct_entry_interest", "interest_variance_amount", "variance_diagnosis"):
+        entries, variance, absolute = wh.rows(
+            """
+            select count(*), coalesce(sum(interest_variance_amount), 0),
+                coalesce(sum(abs(interest_variance_amount)), 0)
+            from marts.fct_entry_interest where variance_diagnosis = 'none_matches'
+            """
+        )[0]
+        figures.append(
+            (
+                "unexplained_variance",
+                "Unexplained interest variance",
+                money(variance),
+                f'CBP \u2212 expected on <span data-figure="unexplained_entries">{count(entries)}</span> entries '
+                f"no reading explains (absolute {money(absolute)})",
+            )
+        )
+    else:
+        figures.append(("unexplained_variance", "Unexplained interest variance", "not built yet", ""))
+
+    cards = "".join(
+        f'<div class="figure"><div class="label">{_e(label)}</div>'
+        f'<div class="value" data-figure="{_e(key)}">{_e(value)}</div><div class="note">{note}</div></div>'
+        for key, label, value, note in figures
+    )
+    return _section(
+        "summary",
+        f'<div class="figures">{cards}</div><p class="source">Ledger figures cover every file the warehouse holds; '
+        "entry figures are as of the run's as_of date. Amounts in U.S. dollars.</p>",
+    )
+
+
+def _eligibility(wh: _Warehouse) -> str:
+    elig, rules = "marts.fct_entry_eligibility", "marts.fct_entry_rule_results"
+    if not wh.has(elig, "eligibility_status", "reason_codes", "ieepa_principal_amount"):
+        return _section("eligibility", _not_built(elig))
+    status_sql = """
+            select eligibility_status, count(*) as entries, coalesce(sum(ieepa_principal_amount), 0) as principal
+            from marts.fct_entry_eligibility
+            group by eligibility_status
+            order by case eligibility_status when 'eligible' then 1 when 'needs_review' then 2
+                when 'ineligible' then 3 when 'already_accepted' then 4 else 5 end, eligibility_status
+    """
+    statuses = wh.rows(status_sql)
+    total = wh.rows("select count(*), coalesce(sum(ieepa_principal_amount), 0) from marts.fct_entry_eligibility")[0]
+    parts = [
+        _sources(elig, rules),
+        "<h3>Entries by eligibility status</h3>",
+        hbar_chart(
+            [
+                Bar(s or "(none)", n, STATUS_COLOURS.get(s, OTHER_COLOUR), f"{n:,} entries \u00b7 {money(p)}")
+                for s, n, p in statuses
+            ],
+            "Entries by eligibility status",
+            value_space=230,
+        ),
+        _table(
+            ["eligibility status", "entries", "IEEPA principal"],
+            [(s, count(n), money(p)) for s, n, p in statuses],
+            numeric=(1, 2),
+            foot=("all entries", count(total[0]), money(total[1])),
+        ),
+        _query(status_sql),
+    ]
+    if wh.has(rules, "rule_name", "outcome", "result", "entry_summary_number"):
+        rule_sql = """
+            select r.rule_name, r.result, r.outcome, count(*) as entries,
+                coalesce(sum(e.ieepa_principal_amount), 0) as principal
+            from marts.fct_entry_rule_results r
+            left join marts.fct_entry_eligibility e on e.entry_summary_number = r.entry_summary_number
+            where r.result <> 'pass'
+            group by r.rule_name, r.result, r.outcome
+            order by entries desc, r.rule_name, r.result
+        """
+        failed = wh.rows(rule_sql)
+        parts += [
+            "<h3>Entries by reason: CAPE rules not passed</h3>",
+            '<p class="note">An entry can fail several rules, so these rows add up to more than the entries. '
+            "<em>unknown</em>: an input the rule needs is missing (the entry then needs review).</p>",
+            hbar_chart(
+                [
+                    Bar(
+                        name if result == "fail" else f"{name} ({result})",
+                        n,
+                        OUTCOME_COLOURS.get(outcome, OTHER_COLOUR),
+                        f"{n:,} \u00b7 {outcome}",
+                    )
+                    for name, result, outcome, n, _p in failed
+                ],
+                "Entries by CAPE rule not passed",
+                empty="Every entry passed every rule.",
+                value_space=170,
+            ),
+            _table(
+                ["rule", "result", "outcome", "entries", "IEEPA principal of those entries"],
+                [(name, result, outcome, count(n), money(p)) for name, result, outcome, n, p in failed],
+                numeric=(3, 4),
+            ),
+            _query(rule_sql),
+        ]
+    else:
+        parts.append(_not_built(rules))
+    combo_sql = """
+            select eligibility_status, coalesce(reason_codes, '') as reason_codes, count(*) as entries,
+                coalesce(sum(ieepa_principal_amount), 0) as principal
+            from marts.fct_entry_eligibility
+            group by all
+            order by principal desc, entries desc, eligibility_status, reason_codes
+    """
+    combos = wh.rows(combo_sql)
+    shown = combos[:12]
+    parts += [
+        "<h3>Entries by status and reason codes</h3>",
+        _table(
+            ["eligibility status", "reason codes", "entries", "IEEPA principal"],
+            [(s, r or "\u2014", count(n), money(p)) for s, r, n, p in shown],
+            numeric=(2, 3),
+        ),
+        _more(len(combos) - len(shown), "combinations"),
+        _query(combo_sql),
+    ]
+    return _section("eligibility", "".join(parts))
+
+
+def _more(n: int, what: str) -> str:
+    return f'<p class="note">\u2026 and {n:,} more {escape(what)} (see the query).</p>' if n > 0 else ""
+
+
+def _pipeline(wh: _Warehouse, as_of: dt.date) -> str:
+    items: list[str] = []  # select stage, stage_order, status, age (days before as_of), amount
+    sources: list[str] = []
+    notes: list[str] = []
+    overdue_sql = ""  # entries accepted more than 90 days before as_of and still without a refund
+    overdue_text = (
+        "entries accepted more than 90 days before as_of show no refund number in ES-022 yet (CBP pays within "
+        "60\u201390 days; an entry with nothing to refund never gets one)."
+    )
+    status_col = wh.first(CLAIM_STATUS, CLAIM_STATUS_COLUMNS)
+    date_col = wh.first(CLAIM_STATUS, CLAIM_AGE_DATE_COLUMNS)
+    days_col = wh.first(CLAIM_STATUS, CLAIM_AGE_DAYS_COLUMNS)
+    if status_col and (date_col or days_col):
+        amount_col = wh.first(CLAIM_STATUS, CLAIM_AMOUNT_COLUMNS)
+        age = f'"{days_col}"' if days_col else f"date_diff('day', \"{date_col}\", a.d)"
+        amount = f'"{amount_col}"' if amount_col else "null"
+        # One row per entry and declaration: the entry's current state is its latest declaration.
+        latest = "where is_latest_for_entry" if wh.has(CLAIM_STATUS, "is_latest_for_entry") else ""
+        items.append(
+            f"""
+                select 'claims' as stage, 1 as stage_order,
+                    coalesce(cast("{status_col}" as varchar), '(no status)') as status, {age} as age,
+                    {amount} as amount
+                from marts.fct_claim_status, as_of a {latest}"""
+        )
+        sources.append(CLAIM_STATUS)
+        amount_note = f"<code>{_e(amount_col)}</code>" if amount_col else "none"
+        notes.append(
+            f"One row per entry{' (its latest declaration)' if latest else ''}; status: <code>{_e(status_col)}</code>;"
+            f" age: <code>{_e(days_col or date_col)}</code> (no age: not accepted); amount: {amount_note}."
+        )
+        if wh.has(CLAIM_STATUS, "is_overdue"):
+            overdue_sql = f"select count(*) filter (where is_overdue) from marts.fct_claim_status {latest}"
+            overdue_text = (
+                "entries are overdue: accepted, not paid, and past CBP's 60\u201390-day window "
+                "(<code>is_overdue</code> of marts.fct_claim_status)."
+            )
+    else:
+        if CLAIM_STATUS in wh.columns:
+            notes.append(
+                "marts.fct_claim_status is present but its status and age columns were not recognised; "
+                "the figures come from staging."
+            )
+        es022 = "staging.stg_ace__es022_cape_entries"
+        if wh.has(es022, "cape_entry_status", "declaration_submission_date", "refund_number", "refund_total_amount"):
+            items.append(
+                """
+                select 'ES-022 declaration lines' as stage, 1 as stage_order,
+                    coalesce(cape_entry_status, '(no status)') || case
+                        when refund_number is not null then ' \u00b7 refund number issued'
+                        when lower(cape_entry_status) = 'accepted' then ' \u00b7 no refund yet'
+                        else '' end as status,
+                    date_diff('day', declaration_submission_date, a.d) as age,
+                    refund_total_amount as amount
+                from staging.stg_ace__es022_cape_entries, as_of a"""
+            )
+            sources.append(es022)
+            overdue_sql = """
+            select count(*) from staging.stg_ace__es022_cape_entries
+            where lower(cape_entry_status) = 'accepted' and refund_number is null
+                and date_diff('day', declaration_submission_date, cast(? as date)) > 90
+            """
+            notes.append("ES-022: age since the declaration was submitted; amount: refund total CBP states.")
+        rev603 = "staging.stg_ace__rev603_trade_refunds"
+        if wh.has(rev603, "refund_status", "refund_secondary_status", "refund_date", "net_refund_amount"):
+            items.append(
+                """
+                select 'REV-603 refunds' as stage, 2 as stage_order,
+                    coalesce(refund_status, '(no status)')
+                        || coalesce(' \u00b7 ' || refund_secondary_status, '') as status,
+                    date_diff('day', refund_date, a.d) as age,
+                    net_refund_amount as amount
+                from staging.stg_ace__rev603_trade_refunds, as_of a"""
+            )
+            sources.append(rev603)
+            notes.append("REV-603: age since the refund date; amount: net refund.")
+    if not items:
+        return _section("pipeline", _not_built(CLAIM_STATUS))
+    sql = (
+        """
+            with as_of as (select cast(? as date) as d),
+            items as ("""
+        + "\n                union all".join(items)
+        + """
+            )
+            select stage, status,
+                count(*) filter (where age between 0 and 30) as age_0_30,
+                count(*) filter (where age between 31 and 60) as age_31_60,
+                count(*) filter (where age between 61 and 90) as age_61_90,
+                count(*) filter (where age > 90) as age_over_90,
+                count(*) filter (where age < 0) as age_after_as_of,
+                count(*) filter (where age is null) as no_date,
+                count(*) as total,
+                sum(amount) as amount
+            from items
+            group by stage_order, stage, status
+            order by stage_order, total desc, status
+    """
+    )
+    rows = wh.rows(sql, [as_of])
+    # Buckets that hold nothing on this run ("dated after as_of", "no date") are left out of chart and table.
+    keep = [i for i, b in enumerate(AGE_BUCKETS) if i < 4 or any(r[2 + i] for r in rows)]
+    series = [(AGE_BUCKETS[i][1], AGE_BUCKETS[i][2]) for i in keep]
+    chart = stacked_hbar_chart(
+        [(f"{stage.split(' ')[0]}: {status}", [r[2 + i] for i in keep]) for r in rows for stage, status in [r[:2]]],
+        series,
+        f"Refund pipeline by status and age as of {as_of.isoformat()}",
+        label_limit=52,
+    )
+    table = _table(
+        ["source", "status", *(AGE_BUCKETS[i][1] for i in keep), "total", "amount"],
+        [(r[0], r[1], *(count(r[2 + i]) for i in keep), count(r[8]), money(r[9])) for r in rows],
+        numeric=range(2, 4 + len(keep)),
+    )
+    callout = ""
+    if overdue_sql:
+        (overdue,) = wh.rows(overdue_sql, [as_of] if "?" in overdue_sql else [])[0]
+        callout = (
+            f'<p class="callout"><strong data-figure="overdue_entries">{count(overdue)}</strong> {overdue_text}</p>'
+        )
+    body = (
+        _sources(*sources)
+        + callout
+        + f'<p class="note">Age in days before as_of ({as_of.isoformat()}); the darkest segments are older than '
+        "90 days. "
+        + " ".join(notes)
+        + "</p>"
+        + chart
+        + table
+        + _query(sql)
+        + (_query(overdue_sql, "Query (accepted, no refund, over 90 days)") if overdue_sql else "")
+    )
+    return _section("pipeline", body)
+
+
+def _interest(wh: _Warehouse) -> str:
+    table = "marts.fct_entry_interest"
+    if not wh.has(table, "interest_variance_amount"):
+        return _section("interest", _not_built(table))
+    if wh.has(table, "is_within_tolerance"):
+        within = "coalesce(is_within_tolerance, false)"
+    elif wh.has(table, "interest_variance_status"):
+        within = "coalesce(interest_variance_status = 'within_tolerance', false)"
+    else:
+        within = "interest_variance_amount = 0"
+    bins_sql = f"""
+            with v as (
+                select interest_variance_amount as v, {within} as within
+                from marts.fct_entry_interest where interest_variance_amount is not null
+            )
+            select case
+                    when within then 'w'
+                    when v < -1000 then 'u4' when v < -100 then 'u3' when v < -10 then 'u2' when v < 0 then 'u1'
+                    when v <= 10 then 'o1' when v <= 100 then 'o2' when v <= 1000 then 'o3' else 'o4'
+                end as bin,
+                count(*) as entries, sum(v) as variance
+            from v group by bin
+    """
+    found = {b: (n, s) for b, n, s in wh.rows(bins_sql)}
+    stated, entries = wh.rows(f"select count(interest_variance_amount), count(*) from {table}")[0]
+    bins = [(b, label, colour, *found.get(b, (0, None))) for b, label, colour in VARIANCE_BINS]
+    parts = [
+        _sources(table),
+        f'<p class="note">Variance = the interest CBP states \u2212 the interest expected by CBP\'s own method '
+        f"(daily compound). {count(stated)} of {count(entries)} entries have a figure from CBP; the others are "
+        "not stated yet and are not in the chart. Tolerance as in the mart (dbt var interest_tolerance_amount).</p>",
+        column_chart(
+            [Bar(label, n, colour) for _b, label, colour, n, _s in bins],
+            "Entries by interest variance",
+            empty="No entry has an interest figure from CBP yet.",
+        )
+        if stated
+        else column_chart([], "", empty="No entry has an interest figure from CBP yet."),
+        _table(
+            ["variance bucket (CBP \u2212 expected)", "entries", "variance"],
+            [(label.replace("\n", " "), count(n), money(s)) for _b, label, _c, n, s in bins],
+            numeric=(1, 2),
+        ),
+        _query(bins_sql),
+    ]
+    if wh.has(table, "variance_diagnosis"):
+        diag_sql = """
+            select coalesce(variance_diagnosis, '(none)') as diagnosis, count(*) as entries,
+                count(interest_variance_amount) as with_variance,
+                sum(interest_variance_amount) as variance, sum(abs(interest_variance_amount)) as absolute_variance
+            from marts.fct_entry_interest
+            group by all order by entries desc, diagnosis
+        """
+        diag = wh.rows(diag_sql)
+        parts += [
+            "<h3>Variance by diagnosis</h3>",
+            '<p class="note">Which reading of CBP\'s figure explains it (<code>none_matches</code>: nothing does, '
+            "the unexplained variance of the key figures).</p>",
+            _table(
+                ["diagnosis", "entries", "with a CBP figure", "variance", "absolute variance"],
+                [(d, count(n), count(w), money(v), money(a)) for d, n, w, v, a in diag],
+                numeric=(1, 2, 3, 4),
+            ),
+            _query(diag_sql),
+        ]
+    return _section("interest", "".join(parts))
+
+
+def _offsets(wh: _Warehouse) -> str:
+    type_col = wh.first(OFFSETS, OFFSET_TYPE_COLUMNS)
+    amount_col = wh.first(OFFSETS, OFFSET_AMOUNT_COLUMNS)
+    rev603 = "staging.stg_ace__rev603_trade_refunds"
+    note = ""
+    if type_col and amount_col:
+        refunds = "count(distinct refund_number)" if wh.has(OFFSETS, "refund_number") else "null"
+        inferred = " || case when is_inferred then ' (inferred)' else '' end" if wh.has(OFFSETS, "is_inferred") else ""
+        code = ", offset_type_code" if type_col != "offset_type_code" and wh.has(OFFSETS, "offset_type_code") else ""
+        dispute = (
+            "string_agg(distinct dispute_with, ', ' order by dispute_with)"
+            if wh.has(OFFSETS, "dispute_with")
+            else "null"
+        )
+        sql = f"""
+            select coalesce(cast("{type_col}" as varchar){code}, '(not stated)'){inferred} as offset_type,
+                count(*) as offsets, {refunds} as refunds, coalesce(sum("{amount_col}"), 0) as amount,
+                {dispute} as dispute_with
+            from marts.fct_offsets
+            group by all order by amount desc, offset_type
+        """
+        source = OFFSETS
+    elif wh.has(rev603, "offset_type", "offset_amount", "refund_secondary_status", "gross_refund_amount"):
+        sql = """
+            select coalesce(offset_type, case when offset_amount is null
+                    then 'not stated (inferred: gross \u2212 net)' else 'not stated' end) as offset_type,
+                count(*) as offsets, count(distinct refund_number) as refunds,
+                coalesce(sum(coalesce(offset_amount, gross_refund_amount - net_refund_amount)), 0) as amount,
+                null as dispute_with
+            from staging.stg_ace__rev603_trade_refunds
+            where offset_amount is not null or offset_type is not null or refund_secondary_status = 'Funds Diverted'
+            group by all order by amount desc, offset_type
+        """
+        source = rev603
+        note = (
+            '<p class="note">marts.fct_offsets is not built yet: offsets as REV-603 reports them. A refund marked '
+            "Funds Diverted without offset columns counts its gross \u2212 net as an offset of unstated type.</p>"
+        )
+    else:
+        return _section("offsets", _not_built(OFFSETS))
+    rows = wh.rows(sql)
+    offsets, amount = wh.rows(f"select sum(offsets), coalesce(sum(amount), 0) from ({sql})")[0]
+    with_dispute = any(r[4] for r in rows)
+    headers = ["offset type", "offsets", "refunds", "amount"] + (["dispute with"] if with_dispute else [])
+    body = (
+        _sources(source)
+        + note
+        + hbar_chart(
+            [Bar(t, a, "#3d6a99", f"{money(a)} \u00b7 {n:,}") for t, n, _r, a, _d in rows],
+            "Offset amount by type",
+            empty="No refund was reduced by an offset.",
+        )
+        + _table(
+            headers,
+            [(t, count(n), count(r), money(a), d)[: len(headers)] for t, n, r, a, d in rows],
+            numeric=(1, 2, 3),
+            foot=("all offsets", count(offsets), "", money(amount), "")[: len(headers)] if rows else None,
+        )
+        + _query(sql)
+    )
+    return _section("offsets", body)
+
+
+def _quarantine(wh: _Warehouse) -> str:
+    ledger, rejected = "ingest.file_ledger", "quarantine.rejected_rows"
+    parts = [_sources(ledger, rejected)]
+    if not wh.has(ledger, "report_code", "status", "rows_read", "rows_loaded", "rows_quarantined"):
+        return _section("quarantine", _not_built(ledger))
+    report_sql = """
+            select coalesce(report_code, '(not recognised)') as report, count(*) filter (where status = 'loaded'),
+                count(*) filter (where status = 'refused'), coalesce(sum(rows_read), 0),
+                coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0)
+            from ingest.file_ledger group by all order by report
+    """
+    reports = wh.rows(report_sql)
+    parts += [
+        "<h3>Rows read per report: loaded and quarantined</h3>",
+        stacked_hbar_chart(
+            [(r, [loaded, kept]) for r, _fl, _fr, _read, loaded, kept in reports],
+            [("loaded", "#2f7d4f"), ("quarantined", "#b7791f")],
+            "Rows read per report, loaded and quarantined",
+            empty="No file in the ledger.",
+        ),
+        _table(
+            ["report", "files loaded", "files refused", "rows read", "rows loaded", "rows quarantined"],
+            [(r, *(count(v) for v in rest)) for r, *rest in reports],
+            numeric=range(1, 6),
+        ),
+        _query(report_sql),
+    ]
+    if wh.has(rejected, "reason_code", "source_file"):
+        reason_sql = """
+            select reason_code, count(*) as rows_quarantined, count(distinct source_file) as files
+            from quarantine.rejected_rows group by reason_code order by rows_quarantined desc, reason_code
+        """
+        reasons = wh.rows(reason_sql)
+        parts += [
+            "<h3>Rows quarantined by reason</h3>",
+            hbar_chart(
+                [Bar(code or "(none)", n, "#b7791f", _rows(n)) for code, n, _f in reasons],
+                "Rows quarantined by reason",
+                empty="No row was quarantined.",
+            ),
+            _table(
+                ["reason code", "rows", "files"],
+                [(code, count(n), count(f)) for code, n, f in reasons],
+                numeric=(1, 2),
+            )
+            if reasons
+            else "",
+            _query(reason_sql),
+        ]
+    else:
+        parts.append(_not_built(rejected))
+    refused_sql = """
+            select file_name, refusal_code, refusal_reason, loaded_at, count(*) over () as refused
+            from ingest.file_ledger where status = 'refused'
+            order by load_id limit ?
+    """
+    refused = wh.rows(refused_sql, [LIST_LIMIT])
+    parts += [
+        "<h3>Refused files</h3>",
+        _table(
+            ["file", "refusal code", "reason", "recorded at"],
+            [(f, c, r, _timestamp(t)) for f, c, r, t, _n in refused],
+        )
+        if refused
+        else '<p class="chart-empty">No file was refused.</p>',
+        _more((refused[0][4] - len(refused)) if refused else 0, "refused files"),
+        _query(refused_sql),
+    ]
+    return _section("quarantine", "".join(parts))
+
+
+def _quality(wh: _Warehouse, run: dict, out_dir: Path, data_docs_index: Path | None) -> str:
+    parts = []
+    if data_docs_index is not None:
+        href = quote(Path(os.path.relpath(Path(data_docs_index).resolve(), out_dir.resolve())).as_posix())
+        missing = "" if Path(data_docs_index).exists() else " (not found when this report was written)"
+        parts.append(
+            f'<p class="docs">Great Expectations Data Docs of this run: <a href="{escape(href, quote=True)}">'
+            f"{escape(href)}</a>{escape(missing)}</p>"
+        )
+    else:
+        parts.append('<p class="note">No Data Docs were given for this run.</p>')
+
+    checks = list(run.get("checks") or [])
+    parts.append("<h3>Data-quality checks of this run</h3>")
+    if checks:
+        passed = sum(1 for c in checks if c.get("passed"))
+        failed = len(checks) - passed
+        parts.append(
+            hbar_chart(
+                [Bar("passed", passed, "#2f7d4f"), Bar("failed", failed, "#b23b3b")],
+                "Data-quality checks passed and failed",
+            )
+        )
+        shown = checks[:LIST_LIMIT]
+        parts.append(
+            _table(
+                ["check", "result", "failing rows", "description"],
+                [
+                    (
+                        c.get("name"),
+                        "passed" if c.get("passed") else _Html('<strong class="failed">FAILED</strong>'),
+                        count(_first_key(c, "failing_rows", "failing_rows_count", "unexpected_count")),
+                        c.get("description") or "",
+                    )
+                    for c in shown
+                ],
+                numeric=(2,),
+            )
+        )
+        parts.append(_more(len(checks) - len(shown), "checks"))
+    else:
+        parts.append('<p class="chart-empty">No check results were given for this run.</p>')
+
+    exports = list(run.get("exports") or [])
+    parts.append("<h3>Export files</h3>")
+    if exports:
+        logged: dict[str, tuple] = {}
+        log_sql = ""
+        if wh.has("export.exported_entries", "file_name", "run_id", "entry_summary_number") and wh.has(
+            "marts.fct_declaration_plan", "entry_summary_number", "ieepa_principal_amount"
+        ):
+            log_sql = """
+            select x.file_name, count(*) as entries, sum(p.ieepa_principal_amount) as principal
+            from export.exported_entries x
+            left join marts.fct_declaration_plan p on p.entry_summary_number = x.entry_summary_number
+            where x.run_id = ?
+            group by x.file_name
+            """
+            logged = {f: (n, p) for f, n, p in wh.rows(log_sql, [str(run.get("run_id", ""))])}
+        shown = exports[:LIST_LIMIT]
+        rows = []
+        for x in shown:
+            name = _first_key(x, "file", "file_name")
+            principal = _decimal(_first_key(x, "principal", "ieepa_principal_amount"))
+            w_rows, w_principal = logged.get(str(name), (None, None))
+            agrees = (w_rows, w_principal) == (x.get("rows"), principal)
+            rows.append(
+                (
+                    name,
+                    count(x.get("rows")),
+                    money(principal) if isinstance(principal, Decimal | None) else principal,
+                    count(w_rows) if log_sql else "n/a",
+                    money(w_principal) if log_sql else "n/a",
+                    ("yes" if agrees else _Html('<strong class="failed">NO</strong>')) if log_sql else "n/a",
+                    x.get("sha256") or "",
+                )
+            )
+        parts.append(
+            hbar_chart(
+                [
+                    Bar(
+                        str(r[0]), int(x.get("rows") or 0), "#3d6a99", f"{_rows(int(x.get('rows') or 0))} \u00b7 {r[2]}"
+                    )
+                    for r, x in zip(rows, shown, strict=True)
+                ],
+                "Entries per export file",
+                value_space=200,
+            )
+        )
+        parts.append(
+            _table(
+                ["file", "rows", "principal", "rows (warehouse)", "principal (warehouse)", "agree", "sha256"],
+                rows,
+                numeric=(1, 2, 3, 4),
+            ).replace("<table>", '<table class="exports">', 1)
+        )
+        parts.append(_more(len(exports) - len(shown), "export files"))
+        if log_sql:
+            parts.append(
+                '<p class="note">Rows and principal as the run reported them (the manifest), beside the entries '
+                "<code>export.exported_entries</code> logs for this run per file and their principal in "
+                "<code>marts.fct_declaration_plan</code>.</p>"
+            )
+            parts.append(_query(log_sql))
+    else:
+        parts.append('<p class="chart-empty">No export files were written by this run.</p>')
+    return _section("quality", "".join(parts))
+
+
+def _decimal(value):
+    """A manifest amount (text or number) as Decimal; text that is no number stays as it is."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    try:
+        return Decimal(repr(value) if isinstance(value, float) else str(value))
+    except InvalidOperation:
+        return str(value)
+
+
+def _first_key(d: dict, *keys: str):
+    return next((d[k] for k in keys if d.get(k) is not None), None)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _tables(wh: _Warehouse) -> str:
+    """Every table and view of the warehouse with its exact row count: one query, a count each, union all."""
+    names = wh.rows(
+        """
+        select schema_name, table_name, column_count from duckdb_tables()
+        where not internal and database_name = current_database()
+        union all
+        select schema_name, view_name || ' (view)', column_count from duckdb_views()
+        where not internal and database_name = current_database()
+        order by 1, 2
+        """
+    )
+    if not names:
+        return _section("tables", '<p class="chart-empty">The warehouse holds no table.</p>')
+    sql = "\nunion all ".join(
+        f"select {i} as n, count(*) as row_count from {_quoted(schema)}.{_quoted(table.removesuffix(' (view)'))}"
+        for i, (schema, table, _c) in enumerate(names)
+    )
+    counts = dict(wh.rows(sql))
+    return _section(
+        "tables",
+        _table(
+            ["schema", "table", "rows", "columns"],
+            [(schema, table, count(counts[i]), count(c)) for i, (schema, table, c) in enumerate(names)],
+            (2, 3),
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- the page
+
+CSS = """
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #fff; color: #1f2933;
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1100px; margin: 0 auto; padding: 28px 36px 56px; }
+header { border-bottom: 3px solid #1f3a5f; padding-bottom: 12px; margin-bottom: 8px; }
+h1 { font-size: 22px; margin: 0 0 8px; color: #1f3a5f; }
+h2 { font-size: 17px; color: #1f3a5f; border-bottom: 1px solid #9aa5b1; padding-bottom: 4px; margin: 34px 0 10px; }
+h3 { font-size: 14px; margin: 20px 0 6px; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr max-content 1fr; gap: 2px 14px; margin: 0; }
+dl.facts dt { color: #52606d; }
+dl.facts dd { margin: 0; font-variant-numeric: tabular-nums; }
+nav { font-size: 13px; margin: 10px 0 0; }
+nav a { margin-right: 14px; white-space: nowrap; display: inline-block; }
+a { color: #1f5a96; }
+code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+.figures { display: grid; grid-template-columns: repeat(4, 1fr); gap: 10px; }
+.figure { border: 1px solid #d9dee3; border-left: 4px solid #1f3a5f; background: #f8f9fa; padding: 8px 12px; }
+.figure .label { font-size: 12px; color: #52606d; }
+.figure .value { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; margin: 2px 0; }
+.figure .note { font-size: 12px; color: #52606d; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; margin: 8px 0 6px; }
+th, td { border-bottom: 1px solid #e4e7eb; padding: 4px 8px; text-align: left; vertical-align: top; }
+thead th { background: #eef1f4; border-bottom: 1px solid #9aa5b1; font-weight: 600; }
+tfoot td { border-top: 1px solid #9aa5b1; font-weight: 600; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.none { color: #52606d; font-style: italic; }
+table.exports td:last-child { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11px;
+  word-break: break-all; }
+svg.chart { display: block; max-width: 100%; height: auto; margin: 6px 0 4px; }
+.source, .note { font-size: 12px; color: #52606d; margin: 4px 0; }
+.chart-empty, .not-built { font-style: italic; color: #52606d; background: #f8f9fa; border: 1px dashed #c0c6cc;
+  padding: 8px 12px; }
+.callout { border-left: 4px solid #b7791f; background: #fdf6e7; padding: 6px 12px; margin: 6px 0; }
+.failed { color: #8a1f1f; }
+.status { font-weight: 600; padding: 1px 8px; border-radius: 3px; }
+.status.ok { background: #e3f1e8; color: #1e5c36; }
+.status.bad { background: #f8e1e1; color: #8a1f1f; }
+details { margin: 2px 0 8px; font-size: 12px; }
+details summary { color: #52606d; cursor: pointer; }
+details pre { background: #f8f9fa; border: 1px solid #e4e7eb; padding: 8px; overflow-x: auto; white-space: pre; }
+footer { margin-top: 40px; border-top: 1px solid #d9dee3; padding-top: 8px; font-size: 12px; color: #52606d; }
+@media print {
+  main { max-width: none; padding: 0; }
+  section { break-inside: avoid-page; }
+  details { display: none; }
+  a { color: inherit; }
+}
+"""
+
+
+def _timestamp(value) -> str:
+    """``2026-11-22 08:40:30 UTC`` for a datetime or an ISO text; other text as given."""
+    if value is None or value == "":
+        return "\u2014"
+    if not isinstance(value, dt.datetime):
+        try:
+            value = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+    zone = "" if value.tzinfo is None else (" UTC" if value.utcoffset() == dt.timedelta(0) else value.strftime(" %z"))
+    return value.strftime("%Y-%m-%d %H:%M:%S") + zone
+
+
+def _duration(started, finished) -> str:
+    try:
+        a = started if isinstance(started, dt.datetime) else dt.datetime.fromisoformat(str(started))
+        b = finished if isinstance(finished, dt.datetime) else dt.datetime.fromisoformat(str(finished))
+        seconds = (b - a).total_seconds()
+    except (TypeError, ValueError):
+        return "\u2014"
+    return f"{seconds:,.1f} s" if seconds >= 0 else "\u2014"
+
+
+def _header(run: dict, as_of: dt.date, warehouse: Path) -> str:
+    status = str(run.get("status") or "unknown")
+    ok = status.lower() in ("success", "succeeded", "ok", "passed")
+    facts = [
+        ("As of", f"<strong>{_e(as_of.isoformat())}</strong>"),
+        ("Run id", f'<span class="mono">{_e(run.get("run_id"))}</span>'),
+        ("Status", f'<span class="status {"ok" if ok else "bad"}">{_e(status)}</span>'),
+        ("Duration", _e(_duration(run.get("started_at"), run.get("finished_at")))),
+        ("Started", _e(_timestamp(run.get("started_at")))),
+        ("Finished", _e(_timestamp(run.get("finished_at")))),
+        ("Warehouse (read-only)", f'<span class="mono">{_e(warehouse)}</span>'),
+        ("Report written", _e(_timestamp(dt.datetime.now(dt.UTC)))),
+    ]
+    dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
+    nav = "".join(f'<a href="#{k}">{escape(v)}</a>' for k, v in SECTIONS.items())
+    return (
+        f"<header><h1>IEEPA tariff refunds (CAPE) \u2014 run report, as of {_e(as_of.isoformat())}</h1>"
+        f'<dl class="facts">{dl}</dl><nav>{nav}</nav></header>'
+    )
+
+
+def render_run_report(
+    con: duckdb.DuckDBPyConnection, warehouse: Path, out_dir: Path, run: dict, data_docs_index: Path | None
+) -> str:
+    """The page's HTML from an open (read-only) connection."""
+    as_of = dt.date.fromisoformat(str(run["as_of"]))
+    wh = _Warehouse(con)
+    body = "".join(
+        [
+            _header(run, as_of, warehouse),
+            _summary(wh, run),
+            _eligibility(wh),
+            _pipeline(wh, as_of),
+            _interest(wh),
+            _offsets(wh),
+            _quarantine(wh),
+            _quality(wh, run, out_dir, data_docs_index),
+            _tables(wh),
+        ]
+    )
+    footer = (
+        "<footer>Every figure on this page is a query on the warehouse above, run through a read-only "
+        "connection (open <em>Query</em> under a table to see it); the run facts and the check and export lists "
+        "come from the run itself. Amounts in U.S. dollars.</footer>"
+    )
+    title = f"Run report {as_of.isoformat()} \u2014 IEEPA refunds (CAPE)"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head>"
+        f"<body><main>{body}{footer}</main></body></html>\n"
+    )
+
+
+def write_atomically(path: Path, text: str) -> Path:
+    """Write to a temporary file in the same folder, flush it to disk, then rename it over ``path``.
+
+    The file is made readable by everyone (0644): mkstemp creates it private, and auditors are other users.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def build_run_report(warehouse: Path, out_dir: Path, run: dict, data_docs_index: Path | None = None) -> Path:
+    """Write ``out_dir/run_report.html`` for ``run`` from the warehouse (opened read-only); return its path."""
+    warehouse, out_dir = Path(warehouse), Path(out_dir)
+    if not warehouse.exists():
+        raise FileNotFoundError(f"no warehouse at {warehouse}")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        html = render_run_report(con, warehouse, out_dir, run, data_docs_index)
+    finally:
+        con.close()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return write_atomically(out_dir / REPORT_NAME, html)
