@@ -1,12 +1,14 @@
 -- Per entry: its liquidation state from the courtesy notices (ES-701): the latest notice (a suspension or
--- extension without a date counts as the latest), and the drawback and protest facts the notices carry.
--- Entries without any notice are unliquidated.
+-- extension has no date and comes before liquidation: it counts only when the entry has no dated notice), and
+-- the drawback and protest facts the notices carry. Entries without any notice are unliquidated.
 
 with
 
 notices as (
 
     select * from {{ ref('stg_ace__es701_liquidations') }}
+    -- as of the run date: a liquidation dated later is not known yet (undated suspensions/extensions count)
+    where liquidation_date is null or liquidation_date <= {{ as_of_date() }}
 
 ),
 
@@ -24,7 +26,7 @@ ranked as (
         l.has_protest_status,
         row_number() over (
             partition by n.entry_summary_number
-            order by coalesce(n.liquidation_date, cast('9999-12-31' as date)) desc, n._load_id desc
+            order by n.liquidation_date desc nulls last, n._load_id desc
         ) as recency
     from notices as n
     left join ledger as l on n._load_id = l.load_id

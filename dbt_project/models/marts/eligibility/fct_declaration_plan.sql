@@ -45,8 +45,12 @@ select
     declaration_group,
     '{{ var("declaration_group_by") }}' as declaration_group_by,
     declaration_sequence,
-    declaration_group || '-' || {{ dbt.right("'000' || cast(declaration_sequence as varchar)", 3) }}
-        as planned_declaration_id,
+    -- 3 digits (ABC-001), more from the 1,000th declaration of a group: right(..., 3) alone would give 1001 the
+    -- id of 1 and merge two files
+    declaration_group || '-' || case
+        when declaration_sequence < 1000 then {{ dbt.right("'000' || cast(declaration_sequence as varchar)", 3) }}
+        else cast(declaration_sequence as varchar)
+    end as planned_declaration_id,
     cast(position_in_group - (declaration_sequence - 1) * {{ var('declaration_max_entries') }} as integer)
         as row_in_declaration,
     entry_summary_number,
