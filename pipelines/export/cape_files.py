@@ -64,10 +64,13 @@ def _interest_by_entry(con) -> str:
     """Expected interest per entry when the interest mart exists (it is optional for the export)."""
     exists = con.execute(
         "select count(*) from duckdb_columns() where schema_name = 'marts' and table_name = 'fct_entry_interest' "
-        "and column_name = 'expected_interest_amount'"
+        "and column_name = 'interest_cbp_daily_compound'"
     ).fetchone()[0]
     if exists:
-        return "select entry_summary_number, expected_interest_amount from marts.fct_entry_interest"
+        return (
+            "select entry_summary_number, interest_cbp_daily_compound as expected_interest_amount "
+            "from marts.fct_entry_interest"
+        )
     return "select null::varchar as entry_summary_number, null::decimal(18, 2) as expected_interest_amount where false"
 
 
