@@ -112,5 +112,3 @@ def build_report_sensors(job):
         _report_from_instance(context, "FAILURE")
 
     return [run_report_on_success, run_report_on_failure]
-
-
