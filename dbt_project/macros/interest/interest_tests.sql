@@ -1,0 +1,55 @@
+{#
+    Generic data tests of the interest mart (issue 4).
+
+    interest_audit_trail_reconciles: for every entry of fct_entry_interest whose period is covered by the rate
+    table, the audit trail (fct_interest_segments) has one row per quarter the period touches, its days add up to
+    the period's days and its segments' interest adds up, to the last of its 20 decimals, to the entry's unrounded
+    interest: the two are computed separately from the same factor tables, so this proves they agree.
+
+    interest_calendar_quarters: every rate row is a calendar quarter (starts on a quarter's first day and ends the
+    day before the next one). The factor lookups find a date's quarter with date_trunc('quarter', date).
+#}
+
+{% test interest_audit_trail_reconciles(model, segments) %}
+
+    with trail as (
+
+        select
+            entry_summary_number,
+            count(*) as segment_rows,
+            sum(days) as days,
+            sum(interest_amount) as interest_amount
+        from {{ segments }}
+        group by entry_summary_number
+
+    )
+
+    select
+        e.entry_summary_number,
+        e.period_days,
+        e.segment_count,
+        e.cbp_daily_compound_exact,
+        t.segment_rows,
+        t.days,
+        t.interest_amount
+    from {{ model }} as e
+    left join trail as t on e.entry_summary_number = t.entry_summary_number
+    where e.is_fully_rated
+        and e.period_days > 0
+        and (
+            t.entry_summary_number is null
+            or t.segment_rows <> e.segment_count
+            or t.days <> e.period_days
+            or t.interest_amount <> e.cbp_daily_compound_exact
+        )
+
+{% endtest %}
+
+{% test interest_calendar_quarters(model) %}
+
+    select *
+    from {{ model }}
+    where quarter_start <> cast({{ dbt.date_trunc('quarter', 'quarter_start') }} as date)
+        or next_quarter_start <> cast({{ dbt.dateadd('month', 3, 'quarter_start') }} as date)
+
+{% endtest %}
