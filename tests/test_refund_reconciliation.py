@@ -1,0 +1,269 @@
+"""Refund and offset reconciliation (issue 5), through the real job on the bundled sample.
+
+The generator's truth (data/sample/truth/) is computed from its world tables, not from the report files: what
+CBP paid per refund (refunds.csv), the offsets it took (offsets.csv), the variances it planted in CBP's figures
+(planted_variances.csv) and the expected figures per entry (entries.csv). Amounts are compared as Decimal, exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import shutil
+from collections import defaultdict
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from tests.conftest import PROJECT_ROOT
+
+SAMPLE = PROJECT_ROOT / "data" / "sample"
+AS_OF = (SAMPLE / "truth" / "as_of.txt").read_text().strip()
+ZERO = Decimal("0.00")
+
+BUCKETS = [
+    "offset_cbp_debt_amount",
+    "offset_treasury_debt_amount",
+    "offset_top_amount",
+    "offset_unidentified_amount",
+    "ach_returned_held_amount",
+    "principal_variance_amount",
+    "interest_variance_amount",
+    "unexplained_amount",
+]
+OFFSET_BUCKET = {
+    "CBP Debt": "offset_cbp_debt_amount",
+    "Treasury Debt": "offset_treasury_debt_amount",
+    "TOP": "offset_top_amount",
+}
+
+
+def _truth(name: str) -> list[dict]:
+    with (SAMPLE / "truth" / name).open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _dec(value) -> Decimal:
+    return ZERO if value in (None, "") else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    root = tmp_path_factory.mktemp("refund_reconciliation")
+    landing = root / "landing"
+    landing.mkdir()
+    for row in _truth("files.csv"):
+        target = landing / row["file_name"]
+        shutil.copy2(SAMPLE / row["file_name"], target)
+        # the export time decides which export is newer: restore it (a git checkout does not keep it)
+        stamp = dt.datetime.fromisoformat(row["exported_at"]).timestamp()
+        os.utime(target, (stamp, stamp))
+    os.environ["REFUNDS_EXPORTS_DIR"] = str(root / "exports")
+    os.environ["REFUNDS_REPORTS_DIR"] = str(root / "reports")
+    path = root / "warehouse" / "refunds.duckdb"
+    args = ["run", "--input", str(landing), "--as-of", AS_OF, "--settle", "0", "--warehouse", str(path)]
+    assert main(args) == 0
+    return path
+
+
+def _rows(warehouse, sql: str) -> list[dict]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+@pytest.fixture(scope="module")
+def recon(warehouse) -> dict[str, dict]:
+    return {r["refund_number"]: r for r in _rows(warehouse, "select * from marts.fct_refund_reconciliation")}
+
+
+def test_every_refund_of_the_truth_is_reconciled_with_cbps_figures(recon):
+    truth = _truth_refunds()
+    assert set(recon) == set(truth)
+    for number, t in truth.items():
+        r = recon[number]
+        assert r["is_in_rev603"] and r["has_entry_detail"], number
+        assert r["rev603_principal_amount"] == _dec(t["principal"]), number
+        assert r["rev603_interest_amount"] == _dec(t["interest"]), number
+        assert r["stated_principal_amount"] == _dec(t["principal"]), number  # REV-615 / ES-022 agree with REV-603
+        assert r["stated_interest_amount"] == _dec(t["interest"]), number
+        assert r["gross_refund_amount"] == _dec(t["gross"]), number
+        assert r["offset_total_amount"] == _dec(t["offset_total"]), number
+        assert r["net_refund_amount"] == _dec(t["net"]), number
+        assert r["entry_count"] == int(t["entry_count"]), number
+        assert r["has_ach_return"] == (t["ach_returned"] == "Y"), number
+        assert r["importer_number"] == t["importer_number"], number
+
+
+def test_expected_figures_are_the_truths_deposit_and_cbp_method_interest(recon):
+    principal, interest = defaultdict(Decimal), defaultdict(Decimal)
+    for e in _truth("entries.csv"):
+        if e["refund_number"]:
+            principal[e["refund_number"]] += _dec(e["ieepa_principal"])
+            interest[e["refund_number"]] += _dec(e["expected_interest"])
+    assert set(principal) == set(recon)
+    for number, r in recon.items():
+        assert r["expected_principal_amount"] == principal[number], number
+        assert r["expected_interest_amount"] == interest[number], number
+        assert r["entries_without_expected"] == 0, number
+
+
+def test_buckets_sum_exactly_to_the_variance(recon):
+    for number, r in recon.items():
+        variance = r["expected_total_amount"] - (r["net_refund_amount"] - r["ach_returned_held_amount"])
+        assert r["variance_amount"] == variance, number
+        assert sum((r[b] for b in BUCKETS), ZERO) == r["variance_amount"], number
+        assert r["buckets_reconcile"] is True, number
+        assert r["unexplained_amount"] == (
+            r["unexplained_interest_amount"] + r["unexplained_report_gap_amount"] + r["unexplained_net_gap_amount"]
+        ), number
+
+
+def test_each_bucket_holds_what_the_generator_planted(recon):
+    """Nothing is unexplained that the generator did not plant as unexplained, and every bucket is the truth."""
+    expected = {number: dict.fromkeys(BUCKETS, ZERO) for number in recon}
+    for o in _truth("offsets.csv"):
+        expected[o["refund_number"]][OFFSET_BUCKET[o["offset_type"]]] += _dec(o["amount"])
+    for v in _truth("planted_variances.csv"):
+        # planted amount = stated - expected; a bucket is expected - paid (positive: we got less)
+        bucket = (
+            "principal_variance_amount"
+            if v["kind"] == "principal_short_pay"
+            else "unexplained_amount"
+            if v["kind"] == "interest_unexplained"
+            else "interest_variance_amount"
+        )
+        expected[v["refund_number"]][bucket] -= _dec(v["amount"])
+    for number in _held_refunds():
+        expected[number]["ach_returned_held_amount"] = _dec(_truth_refunds()[number]["net"])
+
+    inferred = {number for number, r in recon.items() if r["has_inferred_offset"]}
+    for number, r in recon.items():
+        want = dict(expected[number])
+        if number in inferred:  # REV-603 without offset columns: the offsets' types are unknown
+            want["offset_unidentified_amount"] = sum((want[b] for b in OFFSET_BUCKET.values()), ZERO)
+            want.update(dict.fromkeys(OFFSET_BUCKET.values(), ZERO))
+        got = {b: r[b] for b in BUCKETS}
+        assert got == want, number
+
+    planted_unexplained = {
+        v["refund_number"] for v in _truth("planted_variances.csv") if v["kind"] == "interest_unexplained"
+    }
+    assert {n for n, r in recon.items() if r["unexplained_amount"] != 0} == planted_unexplained
+    assert planted_unexplained
+
+
+def _truth_refunds() -> dict[str, dict]:
+    return {r["refund_number"]: r for r in _truth("refunds.csv")}
+
+
+def _held_refunds() -> set[str]:
+    """Refunds whose ACH payment came back and was not reissued (the entries' scenario tags)."""
+    returned, reissued = set(), set()
+    for e in _truth("entries.csv"):
+        tags = e["scenario_tags"].split("|")
+        if "ach_returned" in tags:
+            returned.add(e["refund_number"])
+        if "ach_reissued" in tags:
+            reissued.add(e["refund_number"])
+    return returned - reissued
+
+
+def test_one_refund_spanning_several_declarations_reconciles(recon):
+    spanning = [r for r in recon.values() if r["declaration_count"] > 1]
+    assert spanning, "the sample consolidates refunds across declarations"
+    for r in spanning:
+        assert len(r["cape_declaration_numbers"].split(", ")) == r["declaration_count"]
+        assert r["buckets_reconcile"]
+
+
+def test_offsets_match_the_truth(warehouse):
+    offsets = _rows(warehouse, "select * from marts.fct_offsets")
+    truth = _truth("offsets.csv")
+    refund_dates = {n: r["refund_date"] for n, r in _truth_refunds().items()}
+    # the older REV-603 export has no offset columns: its refunds' offsets can only be inferred
+    (no_columns,) = [f for f in _truth("files.csv") if f["report_code"] == "rev603" and f["has_offset_columns"] == "N"]
+    inferred_refunds = {o["refund_number"] for o in truth if refund_dates[o["refund_number"]] <= no_columns["date_to"]}
+    assert inferred_refunds, "the sample has an offset in the REV-603 file without offset columns"
+
+    reported = sorted(
+        (o["refund_number"], o["offset_type"], o["debt_reference"] or None, o["agency"] or None, _dec(o["amount"]))
+        for o in truth
+        if o["refund_number"] not in inferred_refunds
+    )
+    got_reported = sorted(
+        (
+            o["refund_number"],
+            o["offset_type"],
+            o["debt_reference"],
+            o["originating_agency"] if o["offset_type"] != "CBP Debt" else None,
+            o["offset_amount"],
+        )
+        for o in offsets
+        if not o["is_inferred"]
+    )
+    assert got_reported == reported
+
+    inferred = {o["refund_number"]: o for o in offsets if o["is_inferred"]}
+    assert set(inferred) == inferred_refunds
+    for number, o in inferred.items():
+        assert o["offset_amount"] == sum((_dec(t["amount"]) for t in truth if t["refund_number"] == number), ZERO)
+        assert o["offset_type_code"] == "unidentified" and o["refund_secondary_status"] == "Funds Diverted"
+        assert not o["is_type_identified"] and o["dispute_with"] == "CBP Revenue Division"
+
+    for o in offsets:
+        assert o["entry_count"] > 0 and o["entry_summary_numbers"], o["offset_key"]
+        if o["offset_type"] == "CBP Debt":
+            assert o["dispute_with"] == "CBP Revenue Division"
+        elif not o["is_inferred"]:
+            assert o["dispute_with"] == o["originating_agency"] != "CBP"
+
+
+def test_a_debt_spanning_several_refunds_is_one_debt(warehouse):
+    truth = defaultdict(set)
+    for o in _truth("offsets.csv"):
+        if o["debt_reference"]:
+            truth[o["debt_reference"]].add(o["refund_number"])
+    spanning = {ref: refunds for ref, refunds in truth.items() if len(refunds) > 1}
+    assert spanning
+    debts = {
+        d["debt_reference"]: d for d in _rows(warehouse, "select * from marts.fct_offset_debts") if d["debt_reference"]
+    }
+    for ref, refunds in spanning.items():
+        assert debts[ref]["refund_count"] == len(refunds)
+        assert set(debts[ref]["refund_numbers"].split(", ")) == refunds
+        amounts = sum((_dec(o["amount"]) for o in _truth("offsets.csv") if o["debt_reference"] == ref), ZERO)
+        assert debts[ref]["total_offset_amount"] == amounts
+
+
+def test_claim_status_covers_every_declared_entry(warehouse):
+    claims = _rows(warehouse, "select * from marts.fct_claim_status")
+    entries = {e["entry_number"]: e for e in _truth("entries.csv")}
+    assert len({(c["cape_declaration_number"], c["entry_summary_number"]) for c in claims}) == len(claims)
+    for c in claims:
+        if c["is_rejected"]:
+            assert c["error_description"] and c["claim_stage"] == "rejected"
+        if c["is_latest_for_entry"]:
+            truth = entries[c["entry_summary_number"]]
+            assert c["cape_declaration_number"] == truth["cape_declaration_number"]
+            if truth["refund_number"] and c["is_accepted"]:
+                assert c["refund_number"] == truth["refund_number"]
+    assert any(c["is_paid"] for c in claims) and any(c["is_held"] for c in claims)
+    declarations = _rows(warehouse, "select * from marts.fct_claim_status_declarations")
+    assert {d["cape_declaration_number"] for d in declarations} == {c["cape_declaration_number"] for c in claims}
+    assert sum(d["entry_count"] for d in declarations) == len(claims)
+
+
+def test_worklist_is_ordered_by_value_and_chases_the_held_money_and_open_debts(warehouse, recon):
+    items = _rows(warehouse, "select * from marts.fct_refund_worklist order by item_rank")
+    assert [i["item_rank"] for i in items] == list(range(1, len(items) + 1))
+    assert [i["amount"] for i in items] == sorted((i["amount"] for i in items), reverse=True)
+    held = {n for n, r in recon.items() if r["is_ach_held"]}
+    assert {i["subject_id"] for i in items if i["reason_code"] == "ach_returned_held"} == held
+    debts = _rows(warehouse, "select debt_key from marts.fct_offset_debts where not is_closed")
+    assert {i["debt_key"] for i in items if i["debt_key"]} == {d["debt_key"] for d in debts}
+    assert all(i["next_action"] and i["chase_with"] for i in items)
