@@ -1,4 +1,4 @@
-"""The interest mart (issue 4) against independent reference values.
+"""The interest mart against independent reference values.
 
 The reference here is plain Python ``Decimal`` at 50 significant digits, written from REFERENCE.md section 5 and
 26 CFR 301.6622-1, not from the SQL: split the period at each quarter start, compound each segment at its quarter's

@@ -1,4 +1,4 @@
-"""Refund and offset reconciliation (issue 5), through the real job on the bundled sample.
+"""Refund and offset reconciliation, through the real job on the bundled sample.
 
 The generator's truth (data/sample/truth/) is computed from its world tables, not from the report files: what
 CBP paid per refund (refunds.csv), the offsets it took (offsets.csv), the variances it planted in CBP's figures

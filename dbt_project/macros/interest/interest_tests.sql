@@ -1,5 +1,5 @@
 {#
-    Generic data tests of the interest mart (issue 4).
+    Generic data tests of the interest mart.
 
     interest_audit_trail_reconciles: for every entry of fct_entry_interest whose period is covered by the rate
     table, the audit trail (fct_interest_segments) has one row per quarter the period touches, its days add up to
