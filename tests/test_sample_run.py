@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from dagster import AssetKey, DagsterInstance
 
 from pipelines.cli import main
 from pipelines.ingest.layouts import REPORTS
@@ -39,8 +40,19 @@ def sample_run(tmp_path_factory):
     warehouse = root / "warehouse" / "refunds.duckdb"
     as_of = (SAMPLE / "truth" / "as_of.txt").read_text().strip()
     args = ["run", "--input", str(landing), "--as-of", as_of, "--settle", "0", "--warehouse", str(warehouse)]
-    assert main(args) == 0
-    return warehouse, args
+    # A persistent Dagster instance, as in production, so the run's materializations can be read back.
+    home = root / "dagster_home"
+    home.mkdir()
+    previous_home = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        assert main(args) == 0
+        yield warehouse, args
+    finally:
+        if previous_home is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous_home
 
 
 def _query(warehouse, sql):
@@ -169,3 +181,30 @@ def test_declaration_plan_covers_exactly_the_eligible_entries(sample_run):
         "select count(distinct filer_code) from marts.fct_declaration_plan group by planned_declaration_id",
     )
     assert {r[0] for r in per_group} == {1}  # a declaration never mixes filer codes
+
+
+def test_marts_carry_row_counts_and_key_figures_for_the_ui(sample_run):
+    """The UI plots these from each run's materialization: they must equal what the generator planted."""
+    warehouse, _ = sample_run
+
+    def latest(*path: str) -> dict:
+        with DagsterInstance.get() as instance:
+            event = instance.get_latest_materialization_event(AssetKey(list(path)))
+        assert event is not None, path
+        return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+    entries = _truth("entries.csv")
+    refundable = latest("marts", "fct_entry_refundable")
+    assert Decimal(str(refundable["refundable_ieepa_principal_usd"])) == sum(
+        Decimal(e["ieepa_principal"] or "0") for e in entries
+    )
+    eligibility = latest("marts", "fct_entry_eligibility")
+    planted_eligible = [e for e in entries if e["cape_eligible_as_of"] == "Y" and Decimal(e["ieepa_principal"]) > 0]
+    assert eligibility["eligible_entries"] == len(planted_eligible) > 0
+    assert eligibility["dagster/row_count"] == len(entries)
+    for path in (("marts", "fct_entry_interest"), ("marts", "fct_refund_reconciliation")):
+        figures = latest(*path)
+        table = ".".join(path)
+        assert figures["dagster/row_count"] == _query(warehouse, f"select count(*) from {table}")[0][0]
+    assert latest("marts", "fct_entry_interest")["interest_owed_usd"] > 0
+    assert "unexplained_variance_usd" in latest("marts", "fct_refund_reconciliation")

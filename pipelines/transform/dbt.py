@@ -21,17 +21,18 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Config
+from dagster import AssetExecutionContext, AssetKey, AssetMaterialization, Config, MaterializeResult, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from pydantic import Field
 
 from pipelines.resources import PipelineResource
 from pipelines.run_date import AS_OF_TAG, parse_as_of
+from pipelines.transform.mart_metadata import figures_for
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -41,6 +42,7 @@ _PROJECT_SOURCE_DIRS = ("models", "macros", "seeds", "tests", "snapshots", "anal
 
 LAYER_GROUPS = ("staging", "intermediate", "marts")
 REFERENCE_GROUP = "reference"
+DEFAULT_OWNERS = ["team:data-engineering"]
 
 
 @cache
@@ -138,6 +140,10 @@ class IeepaDbtTranslator(DagsterDbtTranslator):
         # Models, seeds, snapshots: where the relation is built (custom schema names are used as-is).
         return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
+        # meta.dagster.owners in the dbt project wins; otherwise the data team owns the model.
+        return super().get_owners(dbt_resource_props) or DEFAULT_OWNERS
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
             return REFERENCE_GROUP
@@ -186,4 +192,34 @@ def ieepa_dbt_assets(
     pipeline.export_warehouse_for_dbt()  # dbt's profile then points at the warehouse the settings name
     as_of = config.resolved_as_of(context.run.tags)
     context.log.info(f"dbt build as of {as_of}")
-    yield from dbt.cli(["build", "--vars", json.dumps({"as_of": as_of})], context=context).stream()
+    # Events are held until dbt exits (it holds the warehouse's write lock), then yielded with row counts and key
+    # figures read in one read-only connection. If dbt fails, what it built is still reported, then the error.
+    events = []
+    try:
+        for event in dbt.cli(["build", "--vars", json.dumps({"as_of": as_of})], context=context).stream():
+            events.append(event)
+    except Exception:
+        yield from _with_figures(context, pipeline, events)
+        raise
+    yield from _with_figures(context, pipeline, events)
+
+
+def _with_figures(context: AssetExecutionContext, pipeline: PipelineResource, events: list) -> Iterator[Any]:
+    def key_of(event: Any) -> AssetKey | None:
+        if isinstance(event, Output):
+            return context.asset_key_for_output(event.output_name)
+        return (
+            getattr(event, "asset_key", None) if isinstance(event, MaterializeResult | AssetMaterialization) else None
+        )
+
+    keys = [k for k in (key_of(e) for e in events) if k is not None]
+    figures: dict[AssetKey, dict[str, object]] = {}
+    if keys:
+        try:
+            with pipeline.warehouse(read_only=True) as con:
+                figures = figures_for(con, keys)
+        except Exception as error:  # figures are a convenience: never fail the build for them
+            context.log.warning(f"row counts and key figures not read: {error}")
+    for event in events:
+        extra = figures.get(key_of(event)) if key_of(event) is not None else None
+        yield event.with_metadata({**(event.metadata or {}), **extra}) if extra else event
