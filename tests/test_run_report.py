@@ -252,6 +252,16 @@ def test_a_mart_not_built_yet_is_said_not_failed(built, tmp_path):
     assert "No check results were given" in text and "No export files were written" in text
 
 
+def test_a_failed_check_is_listed_even_past_the_list_limit(built, tmp_path):
+    warehouse, _, run, _, _, _ = built
+    many = [{"name": f"check_{i:04d}", "passed": True} for i in range(run_report_module.LIST_LIMIT + 50)]
+    many.append({"name": "the_gate_that_failed", "passed": False, "failing_rows": 3})
+    report = build_run_report(warehouse, tmp_path / "out", {**run, "checks": many})
+    text = _text(_parse(report))
+    assert "the_gate_that_failed" in text and "FAILED" in text
+    assert "and 51 more checks" in text
+
+
 def test_claim_status_and_offsets_marts_are_used_once_built(built, tmp_path):
     warehouse, _, run, _, _, _ = built
     copy = tmp_path / "newer.duckdb"

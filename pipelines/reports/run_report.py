@@ -745,7 +745,8 @@ def _quality(wh: _Warehouse, run: dict, out_dir: Path, data_docs_index: Path | N
                 "Data-quality checks passed and failed",
             )
         )
-        shown = checks[:LIST_LIMIT]
+        # Failures first: a long list cut at LIST_LIMIT must never hide the check that stopped the run.
+        shown = sorted(checks, key=lambda c: bool(c.get("passed")))[:LIST_LIMIT]
         parts.append(
             _table(
                 ["check", "result", "failing rows", "description"],
