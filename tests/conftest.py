@@ -93,14 +93,18 @@ def _outputs_outside_the_repository(tmp_path_factory):
     yield
 
 
-@pytest.fixture(autouse=True)
-def _restore_refunds_environment():
-    """Runs export REFUNDS_WAREHOUSE for dbt: keep one test's paths from leaking into the next."""
+def _saved_refunds_environment():
     saved = {k: v for k, v in os.environ.items() if k.startswith("REFUNDS_")}
     yield
     for k in [k for k in os.environ if k.startswith("REFUNDS_")]:
         del os.environ[k]
     os.environ.update(saved)
+
+
+# Runs export REFUNDS_WAREHOUSE for dbt: keep one test's paths from leaking into the next, and a module
+# fixture's run (set up before any function fixture) from leaking into the next module.
+_restore_refunds_environment = pytest.fixture(autouse=True)(_saved_refunds_environment)
+_restore_refunds_environment_per_module = pytest.fixture(autouse=True, scope="module")(_saved_refunds_environment)
 
 
 @pytest.fixture
