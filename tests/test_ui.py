@@ -45,7 +45,9 @@ def _dom(url: str, profile: Path, screenshot: Path | None = None) -> str:
         subprocess.run(
             [*cmd, "--window-size=1400,900", f"--screenshot={screenshot}", url], capture_output=True, timeout=180
         )
-    return subprocess.run([*cmd, "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
+    # The catalog renders only the rows in view: a tall window puts every asset in the DOM.
+    tall = "--window-size=1400,20000"
+    return subprocess.run([*cmd, tall, "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
 
 
 @pytest.mark.slow
