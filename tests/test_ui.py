@@ -92,6 +92,9 @@ def test_the_ui_shows_the_asset_graph_and_the_last_runs_checks(tmp_path, monkeyp
         catalog = _dom(f"{base}/assets?view=flat", tmp_path / "chrome", tmp_path / "catalog.png")
         for asset in ("fct_entry_eligibility", "fct_declaration_plan", "cape_declaration_files", "analyst_copy"):
             assert asset in catalog, asset
+        # Key figures are materialization metadata: the asset's page shows them (and plots their history).
+        asset_page = _dom(f"{base}/assets/marts/fct_entry_eligibility", tmp_path / "chrome")
+        assert "eligible_entries" in asset_page and "data-engineering" in asset_page  # owner
         run_page = _dom(f"{base}/runs/{run_id}", tmp_path / "chrome", tmp_path / "run.png")
         for check in ("cape_export_candidates_valid", "ledger_reconciles", "eligibility_is_safe"):
             assert check in run_page, check
