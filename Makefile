@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 SAMPLE_AS_OF ?= $(shell cat data/sample/truth/as_of.txt 2>/dev/null || echo 2026-11-20)
 
-.PHONY: setup run test lint bench dev prepare sample clean
+.PHONY: setup run test lint bench bench-ingest dev prepare sample clean
 
 setup: $(VENV)/.installed
 
@@ -40,6 +40,9 @@ lint: setup
 	$(BIN)/ruff format --check pipelines tests benchmarks
 
 bench: setup
+	$(BIN)/python benchmarks/daily_run_benchmark.py --json data/bench/daily_run.json
+
+bench-ingest: setup
 	$(BIN)/python benchmarks/ingest_benchmark.py
 
 dev: prepare

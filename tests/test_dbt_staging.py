@@ -205,6 +205,12 @@ def built_warehouse(tmp_path_factory, manifest) -> Path:
         )
         invocation.wait()  # raises if anything fails (models, unit tests, data tests with severity error)
     assert invocation.is_successful()
+    # Every unit test of the project ran here (the daily run skips them: see test_materialize_dbt_assets).
+    results = json.loads((root / "target" / "run_results.json").read_text())["results"]
+    unit_tests = list(json.loads(manifest.read_text())["unit_tests"])
+    assert unit_tests and {r["unique_id"] for r in results if r["unique_id"].startswith("unit_test.")} == set(
+        unit_tests
+    )
     return warehouse
 
 
@@ -351,6 +357,8 @@ def test_run_config_as_of():
     assert date.fromisoformat(DbtRunConfig().resolved_as_of({}))  # today, in the pipeline's time zone
     with pytest.raises(ValueError, match="ISO date"):
         DbtRunConfig(as_of="15/05/2026").resolved_as_of()
+    assert "unit_test" in DbtRunConfig(as_of="2026-05-15").build_args()
+    assert "unit_test" not in DbtRunConfig(as_of="2026-05-15", unit_tests=True).build_args()
 
 
 def test_materialize_dbt_assets(tmp_path, monkeypatch, manifest):
@@ -371,5 +379,9 @@ def test_materialize_dbt_assets(tmp_path, monkeypatch, manifest):
     assert _query(warehouse, "select count(*) from staging.stg_ace__es003_line_tariffs") == [(4,)]
     # the vars reached dbt: the run's artifacts record them
     run_results = next((tmp_path / "dbt_target").rglob("run_results.json"))
-    assert json.loads(run_results.read_text())["args"]["vars"] == {"as_of": "2026-05-15"}
+    ran = json.loads(run_results.read_text())
+    assert ran["args"]["vars"] == {"as_of": "2026-05-15"}
+    # the daily run leaves the unit tests to the test suite; the data tests still gate it
+    assert not [r for r in ran["results"] if r["unique_id"].startswith("unit_test.")]
+    assert [r for r in ran["results"] if r["unique_id"].startswith("test.")]
     assert get_dbt_project().manifest_path.exists()

@@ -167,6 +167,19 @@ class DbtRunConfig(Config):
         ),
     )
 
+    unit_tests: bool = Field(
+        default=False,
+        description=(
+            "Also run the dbt unit tests. They check the models' logic on fixed inputs, not the day's data, so the "
+            "test suite and CI run them (make test) and the daily run skips them (dbt's advice for production)."
+        ),
+    )
+
+    def build_args(self, run_tags: Mapping[str, str] | None = None) -> list[str]:
+        """The ``dbt build`` arguments of a run."""
+        args = ["build", "--vars", json.dumps({"as_of": self.resolved_as_of(run_tags)})]
+        return args if self.unit_tests else [*args, "--exclude-resource-type", "unit_test"]
+
     def resolved_as_of(self, run_tags: Mapping[str, str] | None = None) -> str:
         """The ISO date to pass to dbt, resolved when the run starts (not when the code loads).
 
@@ -188,15 +201,16 @@ class DbtRunConfig(Config):
 def ieepa_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, pipeline: PipelineResource, config: DbtRunConfig
 ):
-    """``dbt build`` (seeds, models, unit and data tests) of the selected dbt assets, as of ``config.as_of``."""
+    """``dbt build`` (seeds, models, data tests; unit tests when asked) of the selected dbt assets, as of
+    ``config.as_of``."""
     pipeline.export_warehouse_for_dbt()  # dbt's profile then points at the warehouse the settings name
-    as_of = config.resolved_as_of(context.run.tags)
-    context.log.info(f"dbt build as of {as_of}")
+    args = config.build_args(context.run.tags)
+    context.log.info(f"dbt {' '.join(args)}")
     # Events are held until dbt exits (it holds the warehouse's write lock), then yielded with row counts and key
     # figures read in one read-only connection. If dbt fails, what it built is still reported, then the error.
     events = []
     try:
-        for event in dbt.cli(["build", "--vars", json.dumps({"as_of": as_of})], context=context).stream():
+        for event in dbt.cli(args, context=context).stream():
             events.append(event)
     except Exception:
         yield from _with_figures(context, pipeline, events)
