@@ -38,6 +38,8 @@ class PipelineResource(ConfigurableResource):
         """dbt runs as a subprocess whose profile reads the warehouse path from the environment."""
         s = self.settings()
         os.environ["REFUNDS_WAREHOUSE"] = str(s.warehouse_path)
+        os.environ["REFUNDS_DUCKDB_MEMORY_LIMIT"] = s.duckdb_memory_limit
+        os.environ["REFUNDS_DUCKDB_THREADS"] = str(s.duckdb_threads)
         return s
 
     @contextmanager

@@ -39,7 +39,7 @@ class Settings:
     xlsx_sheet_names: tuple[str, ...] = ("Main Report",)
     # Lines searched for the header row (ACE exports may start with title lines).
     header_search_lines: int = 25
-    duckdb_memory_limit: str = "4GB"
+    duckdb_memory_limit: str = "3GB"
     duckdb_threads: int = 2
     # The daily run: cron expression and time zone of the schedule (as_of = the scheduled date).
     daily_run_cron: str = "0 6 * * *"

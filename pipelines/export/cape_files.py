@@ -2,7 +2,8 @@
 
 One column headed exactly `Entry Number`, one 11-character entry number per row, no duplicates, at most 9,999
 rows, under 1 MB, ASCII without BOM; the line ending is a setting (CRLF, as Excel's "CSV (Comma delimited)"
-writes, by default). Files are written by DuckDB (set-based) to a temporary name and renamed when complete.
+writes, by default). Every file's text is built by DuckDB in one set-based query, written to a temporary name
+and renamed when complete.
 One folder per as_of date: re-running the same day rewrites the same files.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pipelines.quality.frames import export_candidates_sql
 from pipelines.settings import PROJECT_ROOT
@@ -97,46 +99,53 @@ def write_export(
         group by planned_declaration_id
         """
     )
+    # One query builds every file's text (set-based: thousands of declarations in one pass); Python only writes
+    # each text to a temporary name and renames it. The text is the header, then one entry per line, every line
+    # ended by the line ending.
     files = con.execute(
-        "select file_number, planned_declaration_id, declaration_group, rows, principal, interest "
-        "from _files order by planned_declaration_id"
+        """
+        select f.file_number, f.planned_declaration_id, f.declaration_group, f.rows, f.principal, f.interest,
+            $header || $eol || string_agg(c.entry_summary_number || $eol, '' order by c.row_in_declaration) as text
+        from _files f join _candidates c using (planned_declaration_id)
+        group by all
+        order by f.planned_declaration_id
+        """,
+        {"header": HEADER, "eol": line_ending},
     ).fetchall()
     # Files of an earlier run of the same day that this run no longer produces must not linger.
     for stale in out_dir.iterdir():
         if FILE_PATTERN.match(stale.name):
             stale.unlink()
     written: list[ExportFile] = []
-    for file_number, declaration_id, group, rows, principal, interest in files:
+    for _, declaration_id, group, rows, principal, interest, text in files:
         if rows > MAX_ROWS:
             raise ValueError(f"{declaration_id}: {rows} rows exceed CBP's limit of {MAX_ROWS}")
+        data = text.encode("ascii")  # entry numbers are [A-Z0-9]: anything else fails here, not at CBP
         name = f"cape_{_safe(group)}_{declaration_id.rsplit('-', 1)[1]}.csv"
+        if len(data) >= MAX_BYTES:
+            raise ValueError(f"{name}: {len(data)} bytes, CBP takes files under 1 MB")
         final, temp = out_dir / name, out_dir / f".{name}.tmp"
-        con.execute(
-            f"""
-            copy (select entry_summary_number as "{HEADER}" from _candidates
-                  where planned_declaration_id = (select planned_declaration_id from _files
-                                                  where file_number = {int(file_number)})
-                  order by row_in_declaration)
-            to '{_sql_escape(temp.as_posix())}'
-            (format csv, header true, delimiter ',', quote '', new_line '{_sql_escape(line_ending)}')
-            """
-        )
-        size = temp.stat().st_size
-        if size >= MAX_BYTES:
-            temp.unlink()
-            raise ValueError(f"{name}: {size} bytes, CBP takes files under 1 MB")
+        temp.write_bytes(data)
         os.replace(temp, final)
-        written.append(
-            ExportFile(name, declaration_id, group, rows, size, _sha256(final), str(principal), _text(interest))
-        )
-    by_name = {f.planned_declaration_id: (f.file_name, f.sha256) for f in written}
+        sha = hashlib.sha256(data).hexdigest()
+        written.append(ExportFile(name, declaration_id, group, rows, len(data), sha, str(principal), _text(interest)))
     con.execute("delete from export.exported_entries where as_of_date = ?", [as_of])
     if written:
-        con.executemany(
-            "insert into export.exported_entries select entry_summary_number, planned_declaration_id, ?, ?, ?, ?, "
-            "current_timestamp from _candidates where planned_declaration_id = ?",
-            [[name, sha, as_of, run_id, decl] for decl, (name, sha) in by_name.items()],
+        register = pa.table(
+            {
+                "planned_declaration_id": [f.planned_declaration_id for f in written],
+                "file_name": [f.file_name for f in written],
+                "file_sha256": [f.sha256 for f in written],
+            }
         )
+        con.register("_written", register)
+        con.execute(
+            "insert into export.exported_entries select c.entry_summary_number, c.planned_declaration_id, "
+            "w.file_name, w.file_sha256, $as_of, $run_id, current_timestamp "
+            "from _candidates c join _written w using (planned_declaration_id)",
+            {"as_of": as_of, "run_id": run_id},
+        )
+        con.unregister("_written")
     manifest = {
         "as_of": as_of.isoformat(),
         "run_id": run_id,

@@ -27,13 +27,15 @@ class Published:
     tables: dict[str, int]  # published table -> rows
 
 
-def publish(warehouse: Path, out_dir: Path, schemas: tuple[str, ...] = ("marts",)) -> Published:
+def publish(
+    warehouse: Path, out_dir: Path, schemas: tuple[str, ...] = ("marts",), duckdb_config: dict | None = None
+) -> Published:
     out_dir.mkdir(parents=True, exist_ok=True)
     parquet_dir = out_dir / "parquet"
     parquet_dir.mkdir(exist_ok=True)
     final, temp = out_dir / PUBLISHED_DB, out_dir / f".{PUBLISHED_DB}.tmp"
     temp.unlink(missing_ok=True)
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config or {})
     try:
         con.execute("attach ? as wh (read_only)", [str(warehouse)])
         con.execute(f"attach ? as pub (storage_version '{STORAGE_VERSION}')", [str(temp)])

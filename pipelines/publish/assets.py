@@ -20,7 +20,8 @@ MART_KEYS = sorted((k for k in ieepa_dbt_assets.keys if k.path[0] == "marts"), k
 )
 def analyst_copy(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     settings = pipeline.settings()
-    published = publish(settings.warehouse_path, settings.published_dir)
+    limits = {"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads}
+    published = publish(settings.warehouse_path, settings.published_dir, duckdb_config=limits)
     context.log.info(f"published {len(published.tables)} tables to {published.database}")
     return MaterializeResult(
         metadata={
