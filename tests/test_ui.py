@@ -95,10 +95,15 @@ def test_the_ui_shows_the_asset_graph_and_the_last_runs_checks(tmp_path, monkeyp
         # Key figures are materialization metadata: the asset's page shows them (and plots their history).
         asset_page = _dom(f"{base}/assets/marts/fct_entry_eligibility", tmp_path / "chrome")
         assert "eligible_entries" in asset_page and "data-engineering" in asset_page  # owner
-        run_page = _dom(f"{base}/runs/{run_id}", tmp_path / "chrome", tmp_path / "run.png")
-        for check in ("cape_export_candidates_valid", "ledger_reconciles", "eligibility_is_safe"):
-            assert check in run_page, check
-        assert "RUN_SUCCESS" in run_page
+        # The run's log streams in (hundreds of events): on a loaded machine the page may not hold them all within
+        # Chromium's time budget, so the page is read again, up to three times, before the test gives up.
+        wanted = ("cape_export_candidates_valid", "ledger_reconciles", "eligibility_is_safe", "RUN_SUCCESS")
+        for _ in range(3):
+            run_page = _dom(f"{base}/runs/{run_id}", tmp_path / "chrome", tmp_path / "run.png")
+            if all(w in run_page for w in wanted):
+                break
+        for w in wanted:
+            assert w in run_page, w
         assert (tmp_path / "run.png").stat().st_size > 10_000
     finally:
         server.terminate()
