@@ -39,15 +39,16 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _dom(url: str, profile: Path, screenshot: Path | None = None) -> str:
+def _dom(url: str, profile: Path, screenshot: Path | None = None, tall: bool = True) -> str:
     cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}"]
     if screenshot:
         subprocess.run(
             [*cmd, "--window-size=1400,900", f"--screenshot={screenshot}", url], capture_output=True, timeout=180
         )
-    # The catalog renders only the rows in view: a tall window puts every asset in the DOM.
-    tall = "--window-size=1400,20000"
-    return subprocess.run([*cmd, tall, "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
+    # Lists render only the rows in view: a tall window puts every asset of the catalog in the DOM. The run's log
+    # is read in a normal window, which follows the log's end (where RUN_SUCCESS is).
+    size = "--window-size=1400,20000" if tall else "--window-size=1400,900"
+    return subprocess.run([*cmd, size, "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
 
 
 @pytest.mark.slow
@@ -99,7 +100,7 @@ def test_the_ui_shows_the_asset_graph_and_the_last_runs_checks(tmp_path, monkeyp
         # Chromium's time budget, so the page is read again, up to three times, before the test gives up.
         wanted = ("cape_export_candidates_valid", "ledger_reconciles", "eligibility_is_safe", "RUN_SUCCESS")
         for _ in range(3):
-            run_page = _dom(f"{base}/runs/{run_id}", tmp_path / "chrome", tmp_path / "run.png")
+            run_page = _dom(f"{base}/runs/{run_id}", tmp_path / "chrome", tmp_path / "run.png", tall=False)
             if all(w in run_page for w in wanted):
                 break
         for w in wanted:
