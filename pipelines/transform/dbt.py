@@ -235,5 +235,5 @@ def _with_figures(context: AssetExecutionContext, pipeline: PipelineResource, ev
         except Exception as error:  # figures are a convenience: never fail the build for them
             context.log.warning(f"row counts and key figures not read: {error}")
     for event in events:
-        extra = figures.get(key_of(event)) if key_of(event) is not None else None
+        extra = figures.get(key_of(event))
         yield event.with_metadata({**(event.metadata or {}), **extra}) if extra else event
