@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml uv.lock requirements.lock.txt
 	elif [ -x .tools/bin/uv ] || ($(PYTHON) -m venv .tools && .tools/bin/pip install -q "uv==$(UV_VERSION)"); then UV=.tools/bin/uv; \
 	else UV=; fi; \
 	if [ -n "$$UV" ]; then \
-	  $$UV sync --frozen --python $(PYTHON); \
+	  $$UV sync --frozen --compile-bytecode --python $(PYTHON); \
 	else \
 	  echo "uv unavailable: falling back to pip with requirements.lock.txt"; \
 	  $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q -r requirements.lock.txt && $(BIN)/pip install -q --no-deps -e .; \

@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--re-export", action="store_true", help="export again entries sent earlier that CBP has not answered yet"
     )
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental dbt models (ES-003 line tariffs) from every raw row, not only the new loads",
+    )
 
     status = sub.add_parser("status", help="what the warehouse holds: files, rows, quarantine")
     status.add_argument("--warehouse", type=Path)
@@ -92,6 +97,8 @@ def _run(args) -> int:
     run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
     if resource_config:
         run_config["resources"] = {"pipeline": {"config": resource_config}}
+    if args.full_refresh:
+        run_config["ops"] = {"ieepa_dbt_assets": {"config": {"full_refresh": True}}}
     started, started_wall = time.monotonic(), time.time()
     try:
         result = defs.resolve_job_def(DAILY_JOB_NAME).execute_in_process(

@@ -7,8 +7,10 @@ description (REFERENCE.md section 2), verified against CBP's published vectors i
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -81,6 +83,19 @@ def write(path: Path, text: str, encoding: str = "utf-8", bom: bool = False) -> 
     data = text.encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path
+
+
+def copy_sample_exports(landing: Path) -> str:
+    """Copy the bundled sample's report files into ``landing`` with their export times; returns its as_of date."""
+    sample = PROJECT_ROOT / "data" / "sample"
+    with (sample / "truth" / "files.csv").open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            target = landing / row["file_name"]
+            shutil.copyfile(sample / row["file_name"], target)
+            # The export time is when the browser saved the file: restore it (a git checkout does not keep it).
+            stamp = dt.datetime.fromisoformat(row["exported_at"]).timestamp()
+            os.utime(target, (stamp, stamp))
+    return (sample / "truth" / "as_of.txt").read_text().strip()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -358,6 +358,8 @@ def test_run_config_as_of():
     with pytest.raises(ValueError, match="ISO date"):
         DbtRunConfig(as_of="15/05/2026").resolved_as_of()
     assert "unit_test" in DbtRunConfig(as_of="2026-05-15").build_args()
+    assert "--full-refresh" in DbtRunConfig(full_refresh=True).build_args()
+    assert DbtRunConfig(as_of="2026-05-15").dbt_env() == {"REFUNDS_AS_OF": "2026-05-15"}
     assert "unit_test" not in DbtRunConfig(as_of="2026-05-15", unit_tests=True).build_args()
 
 

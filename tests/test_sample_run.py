@@ -5,9 +5,7 @@ from its world tables, not from the report files)."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import os
-import shutil
 from decimal import Decimal
 
 import duckdb
@@ -16,7 +14,7 @@ from dagster import AssetKey, DagsterInstance
 
 from pipelines.cli import main
 from pipelines.ingest.layouts import REPORTS
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, copy_sample_exports
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
 
@@ -31,14 +29,8 @@ def sample_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("sample_run")
     landing = root / "landing"
     landing.mkdir()
-    for row in _truth("files.csv"):
-        target = landing / row["file_name"]
-        shutil.copyfile(SAMPLE / row["file_name"], target)
-        # The export time is when the browser saved the file: restore it (a git checkout does not keep it).
-        stamp = dt.datetime.fromisoformat(row["exported_at"]).timestamp()
-        os.utime(target, (stamp, stamp))
+    as_of = copy_sample_exports(landing)
     warehouse = root / "warehouse" / "refunds.duckdb"
-    as_of = (SAMPLE / "truth" / "as_of.txt").read_text().strip()
     args = ["run", "--input", str(landing), "--as-of", as_of, "--settle", "0", "--warehouse", str(warehouse)]
     # A persistent Dagster instance, as in production, so the run's materializations can be read back.
     home = root / "dagster_home"

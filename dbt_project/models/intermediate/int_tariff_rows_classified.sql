@@ -1,12 +1,30 @@
 -- Every ES-003 tariff row, classified: IEEPA (by program, with its heading's rate on the entry date), Section
 -- 232 / 301 / 201 / 122, Chapter 98, base duty, or an unknown Chapter 99 number (flagged, never guessed).
 -- IEEPA is decided by prefix (9903.01 / 9903.02); the heading table gives program, rate and status.
+-- Incremental by entry (macros/incremental_entries.sql): a daily run classifies the entries of the new loads; a
+-- change to the heading table or to a var read here reclassifies every row.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='entry_summary_number',
+    on_schema_change='fail'
+) }}
+
+{% set fingerprint_sql -%}
+    select md5(
+        '{{ var("usmca_exemption_from") }}|{{ var("duty_tolerance_amount") }}|{{ var("duty_tolerance_pct") }}|'
+        || coalesce(string_agg(cast(h as varchar), '|' order by cast(h as varchar)), '')
+    )
+    from {{ ref('stg_reference__chapter99_headings') }} as h
+{%- endset %}
 
 with
 
 tariff_rows as (
 
     select * from {{ ref('stg_ace__es003_line_tariffs') }}
+    {{ only_entries_loaded_since_last_build(ref('stg_ace__es003_line_tariffs'), fingerprint_sql) }}
 
 ),
 
@@ -21,28 +39,6 @@ range_prefixes as (
 
     select * from {{ ref('stg_reference__chapter99_headings') }}
     where is_range_prefix
-
-),
-
--- The heading's rate period in force on the entry date (9903.01.10 Canada: 25% then 35%, ...).
-heading_on_entry_date as (
-
-    select
-        t.entry_summary_number,
-        t.entry_summary_line_number,
-        t.tariff_ordinal_number,
-        h.heading,
-        h.program,
-        h.country_iso2 as heading_country,
-        h.additional_rate_pct,
-        h.rate_formula,
-        h.is_exception,
-        h.heading_status
-    from tariff_rows as t
-    inner join headings as h
-        on substring(t.hts_number, 1, 8) = h.hts8
-        and t.entry_date >= h.effective_from
-        and (h.effective_to is null or t.entry_date <= h.effective_to)
 
 ),
 
@@ -80,17 +76,18 @@ classified as (
         end as ieepa_heading_match,
         h.heading,
         h.program,
-        h.heading_country,
+        h.country_iso2 as heading_country,
         h.additional_rate_pct,
         h.rate_formula,
         coalesce(h.is_exception, false) as is_exception_heading,
         h.heading_status,
         u.entry_summary_number is not null as line_claims_usmca
     from tariff_rows as t
-    left join heading_on_entry_date as h
-        on t.entry_summary_number = h.entry_summary_number
-        and t.entry_summary_line_number = h.entry_summary_line_number
-        and t.tariff_ordinal_number = h.tariff_ordinal_number
+    -- the heading's rate period in force on the entry date (9903.01.10 Canada: 25% then 35%, ...)
+    left join headings as h
+        on substring(t.hts_number, 1, 8) = h.hts8
+        and t.entry_date >= h.effective_from
+        and (h.effective_to is null or t.entry_date <= h.effective_to)
     left join known_headings as k
         on t.is_ieepa and substring(t.hts_number, 1, 8) = k.hts8
     left join range_prefixes as p
@@ -133,5 +130,6 @@ select
         and line_claims_usmca
         and entry_date >= cast('{{ var("usmca_exemption_from") }}' as date),
         false
-    ) as is_usmca_fentanyl_paid
+    ) as is_usmca_fentanyl_paid,
+    ({{ fingerprint_sql }}) as _build_fingerprint
 from checked

@@ -1,5 +1,13 @@
 -- ES-003 Entry Summary Line Tariff Details: one row per (entry, line, tariff ordinal).
 -- Overlapping exports of the same key: the newest export wins (macros/newest_per_key.sql).
+-- Incremental by entry: a daily run recomputes only the entries of the new loads (macros/incremental_entries.sql).
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='entry_summary_number',
+    on_schema_change='fail'
+) }}
 
 -- Built only after the ingest file ledger reconciles (its blocking check gates this model):
 -- depends_on: {{ source('ingest', 'file_ledger') }}
@@ -9,6 +17,7 @@ with
 source as (
 
     select * from {{ source('raw', 'es003_line_tariffs') }}
+    {{ only_entries_loaded_since_last_build(source('raw', 'es003_line_tariffs')) }}
 
 ),
 
