@@ -379,10 +379,11 @@ def test_materialize_dbt_assets(tmp_path, monkeypatch, manifest):
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks if c.severity.value == "ERROR")
     assert _query(warehouse, "select count(*) from staging.stg_ace__es003_line_tariffs") == [(4,)]
-    # the vars reached dbt: the run's artifacts record them
+    # the date reached dbt (through REFUNDS_AS_OF, not --vars: a changed var would discard dbt's saved parse)
+    assert _query(warehouse, "select distinct as_of_date from marts.fct_entry_rule_results") == [(date(2026, 5, 15),)]
     run_results = next((tmp_path / "dbt_target").rglob("run_results.json"))
     ran = json.loads(run_results.read_text())
-    assert ran["args"]["vars"] == {"as_of": "2026-05-15"}
+    assert ran["args"]["vars"] == {}
     # the daily run leaves the unit tests to the test suite; the data tests still gate it
     assert not [r for r in ran["results"] if r["unique_id"].startswith("unit_test.")]
     assert [r for r in ran["results"] if r["unique_id"].startswith("test.")]

@@ -135,3 +135,17 @@ def test_changed_headings_or_vars_reclassify_every_row(two_days):
     assert left == [(0,)]
     sql = "select count(distinct _build_fingerprint) from intermediate.int_tariff_rows_classified"
     assert _query(copy, sql) == [(1,)]
+
+
+def test_a_table_built_by_an_older_version_rebuilds_itself(two_days):
+    root, warehouse, untouched = two_days
+    copy = root / "older.duckdb"
+    shutil.copyfile(warehouse, copy)
+    # As if an earlier version of the pipeline had built the table: no fingerprint column.
+    _execute(copy, "alter table staging.stg_ace__es003_line_tariffs drop column _build_fingerprint")
+    _dbt(copy, root / "target_older", "run", "--select", "stg_ace__es003_line_tariffs")
+    sql = "select distinct filer_name from staging.stg_ace__es003_line_tariffs where entry_summary_number = ?"
+    assert _query(copy, sql, [untouched]) != [("day-1 row",)]  # every entry was rebuilt, the marked one too
+    sql = "select count(*), count(_build_fingerprint) from staging.stg_ace__es003_line_tariffs"
+    rows, fingerprinted = _query(copy, sql)[0]
+    assert rows == fingerprinted == _query(warehouse, "select count(*) from staging.stg_ace__es003_line_tariffs")[0][0]

@@ -180,7 +180,8 @@ class DbtRunConfig(Config):
         default=False,
         description=(
             "Rebuild the incremental models (the ES-003 line tariffs and their classification) from all the raw "
-            "rows instead of only the entries of the new loads. Needed after a change to those models' SQL."
+            "rows instead of only the entries of the new loads. Not needed after a change to their SQL or to the "
+            "heading table: their build fingerprint makes the next run rebuild every entry by itself."
         ),
     )
 

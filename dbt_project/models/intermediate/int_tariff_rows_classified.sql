@@ -2,28 +2,26 @@
 -- 232 / 301 / 201 / 122, Chapter 98, base duty, or an unknown Chapter 99 number (flagged, never guessed).
 -- IEEPA is decided by prefix (9903.01 / 9903.02); the heading table gives program, rate and status.
 -- Incremental by entry (macros/incremental_entries.sql): a daily run classifies the entries of the new loads; a
--- change to the heading table or to a var read here reclassifies every row.
+-- change to this SQL, the heading table or a var read here reclassifies every row.
 
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='entry_summary_number',
-    on_schema_change='fail'
+    on_schema_change='sync_all_columns'
 ) }}
 
-{% set fingerprint_sql -%}
-    select md5(
-        '{{ var("usmca_exemption_from") }}|{{ var("duty_tolerance_amount") }}|{{ var("duty_tolerance_pct") }}|'
-        || coalesce(string_agg(cast(h as varchar), '|' order by cast(h as varchar)), '')
-    )
-    from {{ ref('stg_reference__chapter99_headings') }} as h
-{%- endset %}
+{% set fingerprint_sql = build_fingerprint(
+    "select '" ~ var('usmca_exemption_from') ~ "|" ~ var('duty_tolerance_amount') ~ "|" ~ var('duty_tolerance_pct')
+    ~ "|' || coalesce(string_agg(cast(h as varchar), '|' order by cast(h as varchar)), '') from "
+    ~ ref('stg_reference__chapter99_headings') ~ " as h"
+) %}
 
 with
 
 tariff_rows as (
 
-    select * from {{ ref('stg_ace__es003_line_tariffs') }}
+    select * exclude (_build_fingerprint) from {{ ref('stg_ace__es003_line_tariffs') }}
     {{ only_entries_loaded_since_last_build(ref('stg_ace__es003_line_tariffs'), fingerprint_sql) }}
 
 ),

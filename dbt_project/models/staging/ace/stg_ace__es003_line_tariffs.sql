@@ -6,7 +6,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='entry_summary_number',
-    on_schema_change='fail'
+    on_schema_change='sync_all_columns'
 ) }}
 
 -- Built only after the ingest file ledger reconciles (its blocking check gates this model):
@@ -17,7 +17,7 @@ with
 source as (
 
     select * from {{ source('raw', 'es003_line_tariffs') }}
-    {{ only_entries_loaded_since_last_build(source('raw', 'es003_line_tariffs')) }}
+    {{ only_entries_loaded_since_last_build(source('raw', 'es003_line_tariffs'), build_fingerprint()) }}
 
 ),
 
@@ -64,7 +64,8 @@ renamed as (
         _file_sha256,
         _source_file,
         _source_line,
-        _file_modified_at
+        _file_modified_at,
+        ({{ build_fingerprint() }}) as _build_fingerprint
 
     from source
 
