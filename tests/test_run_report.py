@@ -9,7 +9,6 @@ that the SVG charts were drawn.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import os
@@ -29,7 +28,7 @@ from pipelines.reports import REPORT_NAME, build_run_report
 from pipelines.reports import run_report as run_report_module
 from pipelines.reports.run_report import SECTIONS, STATUS_COLOURS
 from pipelines.settings import load_settings
-from tests.conftest import ES003_HEADERS, PROJECT_ROOT, csv_text, entry_number, es003_row, write
+from tests.conftest import ES003_HEADERS, PROJECT_ROOT, copy_sample_exports, csv_text, entry_number, es003_row, write
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
 AS_OF = (SAMPLE / "truth" / "as_of.txt").read_text().strip()
@@ -43,12 +42,7 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("run_report")
     landing = root / "landing"
     landing.mkdir()
-    with (SAMPLE / "truth" / "files.csv").open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            target = landing / row["file_name"]
-            shutil.copyfile(SAMPLE / row["file_name"], target)
-            stamp = dt.datetime.fromisoformat(row["exported_at"]).timestamp()
-            os.utime(target, (stamp, stamp))
+    copy_sample_exports(landing)
     rows = [
         es003_row(entry_number("ZZ9", 1), **{"Entry Date": "02/30/2025"}),  # no such date
         es003_row(entry_number("ZZ9", 2), **{"Line Tariff Duty Amount": "$1.234"}),  # three decimals
