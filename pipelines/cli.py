@@ -49,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     synth.add_argument("--seed", type=int, default=7)
     synth.add_argument("--as-of", default="2026-11-20")
     synth.add_argument("--xlsx", nargs="*", default=[], help="reports to write as .xlsx (e.g. rev613)")
+    synth.add_argument(
+        "--profile",
+        default="realistic",
+        choices=["realistic", "assumed"],
+        help="layouts of the files: as real exports are found to be (realistic), or as first assumed",
+    )
 
     sub.add_parser("sample", help="regenerate the bundled sample (data/sample/)")
     sub.add_parser("prepare", help="parse the dbt project (writes its manifest)")
@@ -211,6 +217,7 @@ def _synth(args) -> int:
         seed=args.seed,
         as_of=dt.date.fromisoformat(args.as_of),
         xlsx_reports=tuple(args.xlsx),
+        profile=args.profile,
     )
     print(
         f"wrote {len(result.files)} report files for {result.entries:,} entries to {args.out} "

@@ -164,10 +164,16 @@ def _xlsx_to_csv(path: Path, work_dir: Path, sheet_names: tuple[str, ...], searc
                 continue
             work_dir.mkdir(parents=True, exist_ok=True)
             out = work_dir / f"{path.stem}.{_safe(name)}.csv"
+            # Excel stores no cell for an empty one: a row whose last cells are empty comes back short. Every row
+            # is written as wide as the header (empty cells past it dropped), so DuckDB sees whole records.
+            width = max(len(r) for r in head if looks_like_header(r, aliases))
             with out.open("w", encoding="utf-8", newline="") as f:
                 writer = csv.writer(f, lineterminator="\n")
                 for row in ws.iter_rows(values_only=True):
-                    writer.writerow([_cell_text(v) for v in row])
+                    cells = [_cell_text(v) for v in row]
+                    while len(cells) > width and not cells[-1]:
+                        cells.pop()
+                    writer.writerow(cells + [""] * (width - len(cells)))
             return out
     finally:
         wb.close()

@@ -1,8 +1,9 @@
-"""The ACE report layouts the pipeline reads: the project's contract for each export.
+"""The ACE report layouts the pipeline reads: the project's contract for each export, loaded from
+``report_layouts.yaml`` beside this module (the one place to read and extend them).
 
-Only the ES-003 header text is confirmed by public parsers; the others follow ACE's style
-(see shared/domain/REPORT_LAYOUTS.md). Header text a real export uses differently is mapped
-without code through ``data/reference/header_aliases.csv``.
+Each report lists every column any known layout carries, and its layout variants (the one found in real exports,
+the earlier assumed one, ...). A column is required only when every variant has it; the rest are optional, and
+what an export without one costs downstream is written beside it (``when_missing``).
 
 Column kinds and how ingestion parses them (set-based, in DuckDB):
   entry_number  upper-cased, dashes and spaces removed, flagged when malformed or the check digit fails
@@ -19,16 +20,40 @@ Column kinds and how ingestion parses them (set-based, in DuckDB):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+LAYOUTS_FILE = Path(__file__).with_name("report_layouts.yaml")
+KINDS = ("entry_number", "text", "code", "hts", "int", "decimal", "money", "date", "flag")
+
+
+class LayoutError(ValueError):
+    """The layouts file contradicts itself; the message names the report and the column."""
 
 
 @dataclass(frozen=True)
 class Column:
     name: str  # column name in the raw table
-    header: str  # ACE header text (matched case- and punctuation-insensitively)
+    header: str  # the header text of the first variant that has the column (matched case- and punctuation-blind)
     kind: str
     required: bool = False  # the header must be present, or the file is refused
     not_null: bool = False  # a row without a value is quarantined
     width: int | None = None  # zero-padding width for codes
+    aliases: tuple[str, ...] = ()  # every other header text known for the column
+    when_missing: str | None = None  # what an export without the column costs downstream
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    status: str  # CONFIRMED | SECONDARY | ASSUMED
+    source: str
+    headers: tuple[tuple[str, str], ...]  # (header text, column name) in file order
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(c for _, c in self.headers)
 
 
 @dataclass(frozen=True)
@@ -38,6 +63,8 @@ class Report:
     table: str  # raw table name (schema raw)
     key: tuple[str, ...]  # business key; the newest export of a key wins in staging
     columns: tuple[Column, ...] = field(default_factory=tuple)
+    variants: tuple[Variant, ...] = field(default_factory=tuple)
+    file_names: tuple[str, ...] = ()  # words of a file name that point at this report
 
     @property
     def required(self) -> list[Column]:
@@ -46,146 +73,67 @@ class Report:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    def variant(self, name: str) -> Variant:
+        return next(v for v in self.variants if v.name == name)
 
-def _c(name, header, kind, required=False, not_null=None, width=None) -> Column:
-    return Column(name, header, kind, required, required if not_null is None else not_null, width)
+    def headers(self, name: str) -> tuple[str, ...]:
+        """Every header text known for a column: each variant's, then the aliases."""
+        column = self.column(name)
+        texts = [h for v in self.variants for h, c in v.headers if c == name] + list(column.aliases)
+        return tuple(dict.fromkeys(texts))
 
 
-ES003 = Report(
-    "es003",
-    "ES-003 Entry Summary Line Tariff Details",
-    "es003_line_tariffs",
-    ("entry_summary_number", "entry_summary_line_number", "tariff_ordinal_number"),
-    (
-        _c("entry_summary_number", "Entry Summary Number", "entry_number", True),
-        _c("entry_summary_line_number", "Entry Summary Line Number", "int", True),
-        _c("tariff_ordinal_number", "Tariff Ordinal Number", "int", True),
-        _c("entry_type_code", "Entry Type Code", "code", True, width=2),
-        _c("importer_number", "Importer Number", "text", True),
-        _c("port_of_entry_code", "Port of Entry Code", "code", width=4),
-        _c("entry_date", "Entry Date", "date", True),
-        _c("entry_summary_date", "Entry Summary Date", "date", True),
-        _c("hts_number", "HTS Number - Full", "hts", True),
-        _c("line_goods_value_amount", "Line Tariff Goods Value Amount", "money"),
-        _c("line_duty_amount", "Line Tariff Duty Amount", "money", True),
-        _c("country_of_origin_code", "Country of Origin Code", "code"),
-        _c("country_of_export_code", "Country of Export Code", "code"),
-        _c("line_quantity_1", "Line Tariff Quantity (1)", "decimal"),
-        _c("line_uom_1_code", "Line Tariff UOM (1) Code", "code"),
-        _c("filer_name", "Filer Name", "text"),
-        _c("importation_date", "Importation Date", "date"),
-        _c("column_1_duty_rate", "Column 1 Current Primary Duty Rate", "text"),
-        _c("psc_indicator", "Line Post Summary Correction Indicator", "flag"),
-        _c("reconciliation_indicator", "Reconciliation Indicator", "flag"),
-        _c("adcvd_indicator", "AD/CVD Indicator", "flag"),
-        _c("line_spi_code", "Line SPI Code", "code"),
-        _c("statement_payment_date", "Statement Payment Date", "date"),
-        _c("entry_summary_status", "Entry Summary Status", "text"),
-    ),
-)
+def _report(code: str, spec: dict) -> Report:
+    variants = tuple(
+        Variant(name, v["status"], " ".join(str(v["source"]).split()), tuple(v["headers"].items()))
+        for name, v in spec["variants"].items()
+    )
+    columns = []
+    for name, c in spec["columns"].items():
+        if c["kind"] not in KINDS:
+            raise LayoutError(f"{code}.{name}: unknown kind {c['kind']!r}; known: {KINDS}")
+        in_variants = [v for v in variants if name in v.columns]
+        required = bool(c.get("required", False))
+        if required and len(in_variants) != len(variants):
+            missing = [v.name for v in variants if v not in in_variants]
+            raise LayoutError(f"{code}.{name} is required but variant(s) {missing} lack it")
+        first = next((h for v in in_variants for h, col in v.headers if col == name), None)
+        aliases = tuple(c.get("aliases", ()))
+        when_missing = " ".join(str(c["when_missing"]).split()) if c.get("when_missing") else None
+        columns.append(
+            Column(
+                name,
+                first or aliases[0] if (first or aliases) else name,
+                c["kind"],
+                required,
+                bool(c.get("not_null", required)),
+                c.get("width"),
+                aliases,
+                when_missing,
+            )
+        )
+    names = {c.name for c in columns}
+    for v in variants:
+        unknown = set(v.columns) - names
+        if unknown:
+            raise LayoutError(f"{code} variant {v.name}: unknown column(s) {sorted(unknown)}")
+    unknown_key = set(spec["key"]) - names
+    if unknown_key:
+        raise LayoutError(f"{code}: key column(s) {sorted(unknown_key)} are not columns")
+    return Report(
+        code,
+        spec["title"],
+        spec["table"],
+        tuple(spec["key"]),
+        tuple(columns),
+        variants,
+        tuple(spec.get("file_names", ())),
+    )
 
-ES022 = Report(
-    "es022",
-    "ES-022 CAPE Entry Summary Report",
-    "es022_cape_entries",
-    ("cape_declaration_number", "entry_summary_number"),
-    (
-        _c("entry_summary_number", "Entry Summary Number", "entry_number", True),
-        _c("importer_number", "Importer Number", "text", True),
-        _c("cape_declaration_number", "CAPE Declaration Number", "text", True),
-        _c("declaration_submission_date", "Declaration Submission Date", "date", True),
-        _c("cape_entry_status", "CAPE Entry Status", "text", True),
-        _c("error_description", "Error Description", "text"),
-        _c("liquidation_date", "Liquidation Date", "date"),
-        _c("refund_number", "Refund Number", "text"),
-        _c("refund_principal_amount", "Refund Principal Amount", "money"),
-        _c("refund_interest_amount", "Refund Interest Amount", "money"),
-        _c("refund_total_amount", "Refund Total Amount", "money"),
-    ),
-)
 
-ES701 = Report(
-    "es701",
-    "ES-701 Courtesy Notice of Liquidation",
-    "es701_liquidations",
-    ("entry_summary_number", "liquidation_date", "liquidation_type_code"),
-    (
-        _c("entry_summary_number", "Entry Summary Number", "entry_number", True),
-        _c("importer_number", "Importer Number", "text", True),
-        _c("port_of_entry_code", "Port of Entry Code", "code", width=4),
-        _c("entry_type_code", "Entry Type Code", "code", width=2),
-        _c("entry_date", "Entry Date", "date"),
-        # Suspended and extended entries have no liquidation date yet: the header is required, the value not.
-        _c("liquidation_date", "Liquidation Date", "date", True, not_null=False),
-        _c("liquidation_type_code", "Liquidation Type Code", "code"),
-        _c("liquidation_reason_code", "Liquidation Reason Code", "code"),
-        _c("liquidation_status", "Liquidation Status", "text", True),
-        _c("net_duty_change_amount", "Net Duty Change Amount", "money"),
-        _c("interest_amount", "Interest Amount", "money"),
-        _c("protest_number", "Protest Number", "text"),
-        _c("protest_status", "Protest Status", "text"),
-        _c("drawback_indicator", "Drawback Indicator", "flag"),
-    ),
-)
+def load_layouts(path: Path = LAYOUTS_FILE) -> dict[str, Report]:
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {code: _report(code, s) for code, s in spec.items()}
 
-REV603 = Report(
-    "rev603",
-    "REV-603 Trade Refund Report",
-    "rev603_trade_refunds",
-    ("refund_number", "offset_type", "offset_debt_reference", "offset_agency"),
-    (
-        _c("refund_number", "Refund Number", "text", True),
-        _c("refund_date", "Refund Date", "date", True),
-        _c("importer_number", "Importer Number", "text", True),
-        _c("payee_number", "Payee Number", "text"),
-        _c("refund_status", "Refund Status", "text", True),
-        _c("refund_secondary_status", "Refund Secondary Status", "text"),
-        _c("refund_principal_amount", "Refund Principal Amount", "money"),
-        _c("refund_interest_amount", "Refund Interest Amount", "money"),
-        _c("gross_refund_amount", "Gross Refund Amount", "money", True),
-        # The offset block is UNVERIFIED: every offset column is optional.
-        _c("offset_amount", "Offset Amount", "money"),
-        _c("offset_type", "Offset Type", "text"),
-        _c("offset_debt_reference", "Offset Debt Reference", "text"),
-        _c("offset_agency", "Offset Agency", "text"),
-        _c("net_refund_amount", "Net Refund Amount", "money"),
-        _c("payment_method", "Payment Method", "text"),
-        _c("ach_trace_number", "ACH Trace Number", "text"),
-    ),
-)
 
-REV613 = Report(
-    "rev613",
-    "REV-613 ACH Rejected Refunds Report",
-    "rev613_ach_returns",
-    ("refund_number", "ach_return_date"),
-    (
-        _c("refund_number", "Refund Number", "text", True),
-        _c("importer_number", "Importer Number", "text", True),
-        _c("refund_amount", "Refund Amount", "money", True),
-        _c("ach_return_date", "ACH Return Date", "date", True),
-        _c("ach_return_reason_code", "ACH Return Reason Code", "code"),
-        _c("ach_return_reason", "ACH Return Reason", "text"),
-        _c("refund_hold_status", "Refund Hold Status", "text"),
-    ),
-)
-
-REV615 = Report(
-    "rev615",
-    "REV-615 CAPE Details Refunds Report",
-    "rev615_cape_refund_details",
-    ("refund_number", "entry_summary_number"),
-    (
-        _c("refund_number", "Refund Number", "text", True),
-        _c("cape_declaration_number", "CAPE Declaration Number", "text", True),
-        _c("entry_summary_number", "Entry Summary Number", "entry_number", True),
-        _c("importer_number", "Importer Number", "text", True),
-        _c("liquidation_date", "Liquidation Date", "date"),
-        _c("refund_principal_amount", "Refund Principal Amount", "money", True),
-        _c("refund_interest_amount", "Refund Interest Amount", "money", True),
-        _c("refund_total_amount", "Refund Total Amount", "money", True),
-        _c("sent_to_treasury_date", "Sent to Treasury Date", "date"),
-    ),
-)
-
-REPORTS: dict[str, Report] = {r.code: r for r in (ES003, ES022, ES701, REV603, REV613, REV615)}
+REPORTS: dict[str, Report] = load_layouts()

@@ -46,6 +46,17 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     for report in REPORTS.values():
         cols = ",\n  ".join(f"{name} {typ}" for name, typ in raw_columns(report))
         con.execute(f"create table if not exists raw.{report.table} (\n  {cols}\n)")
+        # A layout variant added since the table was created brings new optional columns: add them (NULL for the
+        # rows already loaded, which did not carry them).
+        present = {
+            r[0]
+            for r in con.execute(
+                "select column_name from duckdb_columns() where schema_name = 'raw' and table_name = ?", [report.table]
+            ).fetchall()
+        }
+        for name, typ in raw_columns(report):
+            if name not in present:
+                con.execute(f"alter table raw.{report.table} add column {name} {typ}")
     con.execute(
         """
         create table if not exists raw.importer_profiles (

@@ -21,15 +21,15 @@ import duckdb
 
 from pipelines.ingest.layouts import REPORTS
 from pipelines.synth.world import WorldConfig, build_world
-from pipelines.synth.writers import write_reports, write_truth
+from pipelines.synth.writers import PROFILES, write_reports, write_truth
 
-__all__ = ["GenerationResult", "generate", "write_sample"]
+__all__ = ["PROFILES", "GenerationResult", "generate", "write_sample"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEEDS_DIR = REPO_ROOT / "dbt_project" / "seeds"
-SAMPLE_XLSX = ("rev613",)
+SAMPLE_XLSX = ("es022", "rev603", "rev613")  # as real users download them (REPORT_LAYOUTS.md)
 # Files a previous run may have left; nothing else in out_dir is touched.
-REPORT_FILE = re.compile(r"^(ES-0(03|22|701)|REV-6(03|13|15))_\d{4}-\d\d-\d\d_\d{4}-\d\d-\d\d\.(csv|xlsx)$")
+REPORT_FILE = re.compile(r"^(ES-(003|022|701)|REV-6(03|13|15))_\d{4}-\d\d-\d\d_\d{4}-\d\d-\d\d\.(csv|xlsx)$")
 TRUTH_FILES = (
     "entries.csv",
     "files.csv",
@@ -49,6 +49,7 @@ class GenerationResult:
     entries: int
     seed: int
     as_of: date
+    profile: str
     seconds: float
 
 
@@ -78,12 +79,17 @@ def generate(
     xlsx_reports: tuple[str, ...] = (),
     quirks: bool = True,
     memory_limit: str = "3GB",
+    profile: str = "realistic",
 ) -> GenerationResult:
     """Write the ACE report files for a world of ``entries`` entry summaries into ``out_dir``, and the truth
     into ``out_dir/truth``. ``quirks`` adds what real exports carry (MM/DD/YYYY, $1,234.56, (12.00), CRLF,
-    BOMs, dashed entry numbers, overlapping ES-003 exports with corrections, a REV-603 without offsets)."""
+    BOMs, dashed entry numbers, overlapping ES-003 exports with corrections, a REV-603 without offsets).
+    ``profile`` says which layouts the files take (writers.PROFILES): ``realistic`` as real exports are found to
+    be (the default), ``assumed`` as the project first assumed them."""
     if entries < 1:
         raise ValueError("entries must be at least 1")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
     unknown = set(xlsx_reports) - set(REPORTS)
     if unknown:
         raise ValueError(f"unknown report codes for xlsx_reports: {sorted(unknown)}; known: {sorted(REPORTS)}")
@@ -100,7 +106,7 @@ def generate(
         con = _connect(work, memory_limit)
         try:
             build_world(con, cfg, quirks)
-            written = write_reports(con, out_dir, as_of, tuple(xlsx_reports), quirks)
+            written = write_reports(con, out_dir, as_of, tuple(xlsx_reports), quirks, PROFILES[profile])
             write_truth(con, truth_dir, written)
             (truth_dir / "as_of.txt").write_text(f"{as_of.isoformat()}\n")  # the date the world is seen at
         finally:
@@ -114,6 +120,7 @@ def generate(
         entries=entries,
         seed=seed,
         as_of=as_of,
+        profile=profile,
         seconds=round(time.perf_counter() - started, 2),
     )
 
