@@ -1,6 +1,8 @@
 -- Every ES-003 tariff row, classified: IEEPA (by program, with its heading's rate on the entry date), Section
 -- 232 / 301 / 201 / 122, Chapter 98, base duty, or an unknown Chapter 99 number (flagged, never guessed).
 -- IEEPA is decided by prefix (9903.01 / 9903.02); the heading table gives program, rate and status.
+-- The duty check compares an IEEPA row's duty with the line's goods value x the heading's rate: real exports report
+-- the value once per line, on its base HTS row, and carry $0.00 on Chapter 98 and 99 rows.
 -- Incremental by entry (macros/incremental_entries.sql): a daily run classifies the entries of the new loads; a
 -- change to this SQL, the heading table or a var read here reclassifies every row.
 
@@ -46,6 +48,19 @@ known_headings as (
 
 ),
 
+-- The goods value of each line: on its base HTS rows (Chapters 1-97), never on a Chapter 98 or 99 row.
+line_values as (
+
+    select
+        entry_summary_number,
+        entry_summary_line_number,
+        sum(line_goods_value_amount) as line_base_value_amount
+    from tariff_rows
+    where hts_number not like '98%' and hts_number not like '99%'
+    group by entry_summary_number, entry_summary_line_number
+
+),
+
 -- Lines that claim USMCA (SPI S or S+): the fentanyl duties did not apply to them from usmca_exemption_from.
 usmca_lines as (
 
@@ -79,7 +94,8 @@ classified as (
         h.rate_formula,
         coalesce(h.is_exception, false) as is_exception_heading,
         h.heading_status,
-        u.entry_summary_number is not null as line_claims_usmca
+        u.entry_summary_number is not null as line_claims_usmca,
+        v.line_base_value_amount
     from tariff_rows as t
     -- the heading's rate period in force on the entry date (9903.01.10 Canada: 25% then 35%, ...)
     left join headings as h
@@ -93,6 +109,9 @@ classified as (
     left join usmca_lines as u
         on t.entry_summary_number = u.entry_summary_number
         and t.entry_summary_line_number = u.entry_summary_line_number
+    left join line_values as v
+        on t.entry_summary_number = v.entry_summary_number
+        and t.entry_summary_line_number = v.entry_summary_line_number
 
 ),
 
@@ -100,11 +119,11 @@ checked as (
 
     select
         *,
-        -- value x rate, rounded to cents once; only where the heading has a plain ad valorem rate
+        -- the line's goods value x rate, rounded to cents once; only where the heading has a plain ad valorem rate
         case
             when ieepa_heading_match = 'known' and additional_rate_pct is not null
-                and line_goods_value_amount is not null
-                then cast(round(line_goods_value_amount * additional_rate_pct / 100, 2) as decimal(18, 2))
+                and line_base_value_amount is not null
+                then cast(round(line_base_value_amount * additional_rate_pct / 100, 2) as decimal(18, 2))
         end as expected_duty_amount
     from classified
 
@@ -113,6 +132,8 @@ checked as (
 select
     *,
     case
+        when expected_duty_amount is null and ieepa_heading_match = 'known' and additional_rate_pct is not null
+            then 'no_value'
         when expected_duty_amount is null then 'not_checked'
         when abs(line_duty_amount - expected_duty_amount)
             <= greatest(

@@ -39,7 +39,10 @@ reasons as (
             as missed_liquidation_window,
         max(case when rule_name in ('duty_mismatch', 'unknown_ieepa_heading', 'usmca_fentanyl_paid')
             then 1 else 0 end) = 1 as needs_correction,
-        {{ dbt.listagg('rule_name', "', '", 'order by rule_id') }} as reason_codes,
+        {{ dbt.listagg("case when outcome <> 'warning' then rule_name end", "', '", 'order by rule_id') }}
+            as reason_codes,
+        {{ dbt.listagg("case when outcome = 'warning' then rule_name end", "', '", 'order by rule_id') }}
+            as warning_codes,
         {{ dbt.listagg("case when result = 'unknown' then rule_name end", "', '", 'order by rule_id') }}
             as unknown_inputs
     from not_passed
@@ -77,6 +80,7 @@ assessed as (
             else 'eligible'
         end as eligibility_status,
         r.reason_codes,
+        r.warning_codes,
         r.unknown_inputs,
         t.cbp_error_texts,
         coalesce(r.missed_liquidation_window, false) as missed_liquidation_window,
@@ -97,6 +101,7 @@ select
     a.*,
     {{ as_of_date() }} as as_of_date,
     a.eligibility_status = 'eligible' as is_eligible,
+    a.warning_codes is not null as has_warnings,
     case when a.eligibility_status = 'eligible' then a.ieepa_principal_amount else 0 end as eligible_principal_amount,
 
     -- past the cliff: a protest (19 CFR Part 174) within 180 days of liquidation

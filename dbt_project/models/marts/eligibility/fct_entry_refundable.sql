@@ -20,7 +20,8 @@ rows_with_columns as (
     select
         t.*,
         l.has_reconciliation_indicator,
-        l.has_adcvd_indicator
+        l.has_adcvd_indicator,
+        l.has_line_spi_code
     from tariff_rows as t
     left join ledger as l on t._load_id = l.load_id
 
@@ -78,7 +79,15 @@ entries as (
         count(case when ieepa_heading_match in ('unknown_heading', 'outside_effective_period') then 1 end)
             as unknown_ieepa_heading_row_count,
         count(case when duty_check = 'mismatch' then 1 end) as duty_mismatch_row_count,
+        -- IEEPA duty on a line without a goods value (the export lacks it): the duty check cannot be made
+        count(case when duty_check = 'no_value' and line_duty_amount <> 0 then 1 end) as duty_unchecked_row_count,
         count(case when is_usmca_fentanyl_paid then 1 end) as usmca_fentanyl_paid_row_count,
+        -- fentanyl duty on a line whose export lacked the SPI column: whether it claimed USMCA is unknown
+        count(case
+            when program in ('fentanyl_mexico', 'fentanyl_canada') and line_duty_amount > 0
+                and entry_date >= cast('{{ var("usmca_exemption_from") }}' as date)
+                and not coalesce(has_line_spi_code, false) then 1
+        end) as usmca_claim_unknown_row_count,
         coalesce(sum(case when is_usmca_fentanyl_paid then line_duty_amount end), 0) as usmca_fentanyl_paid_amount,
         count(case when authority = 'IEEPA' and heading_status <> 'CONFIRMED' then 1 end)
             as ieepa_rows_on_unconfirmed_heading,

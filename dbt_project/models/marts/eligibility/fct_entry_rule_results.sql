@@ -1,38 +1,17 @@
--- One row per entry and CAPE rule in force on the as_of date: pass, fail or unknown (an input is missing), and
--- what that means for the entry (ineligible, needs_review, warning). The rules, their dates and CBP's error texts
--- are rows of the seed cape_rules; the entry types accepted on a date are rows of cape_entry_types.
+-- One row per entry and CAPE rule in force on the as_of date: pass, fail or unknown, and what that means for the
+-- entry (ineligible, needs_review, warning). The rules, their dates, CBP's error texts and what an unknown does
+-- (when_unknown: review or file_with_warning) are rows of the seed cape_rules; the entry types accepted on a date
+-- are rows of cape_entry_types.
+--
+-- Three-valued logic: every fact is TRUE, FALSE or NULL (unknown; int_eligibility__entry_facts). A rule is unknown
+-- only when its answer would differ between the values the unknown fact could take: a recon-flagged entry of an
+-- accepted type with no type 09 filed passes whatever the flag is.
 
 with
 
-entries as (
+facts as (
 
-    select * from {{ ref('fct_entry_refundable') }}
-
-),
-
-liquidations as (
-
-    select * from {{ ref('int_entry_liquidation') }}
-
-),
-
-cape_history as (
-
-    select * from {{ ref('int_entry_cape_history') }}
-
-),
-
-flags as (
-
-    select * from {{ ref('stg_reference__entry_flags') }}
-
-),
-
-flags_file as (
-
-    select coalesce(max(case when is_present then 1 else 0 end), 0) = 1 as is_present
-    from {{ ref('stg_reference__reference_files') }}
-    where file_kind = 'entry_flags'
+    select * from {{ ref('int_eligibility__entry_facts') }}
 
 ),
 
@@ -52,52 +31,15 @@ entry_types_in_force as (
 
 ),
 
--- Every fact a rule reads, per entry; NULL = unknown.
 inputs as (
 
     select
-        e.entry_summary_number,
-        e.entry_number_check,
-        e.entry_type_code,
-        e.entry_date,
-        e.entry_summary_status,
-        e.has_ieepa_line,
-        e.ieepa_principal_amount,
-        e.unknown_ieepa_heading_row_count,
-        e.duty_mismatch_row_count,
-        e.usmca_fentanyl_paid_row_count,
-        e.is_recon_flagged,
+        f.*,
         t.accepted as entry_type_accepted,
-        l.liquidation_status,
-        l.liquidation_date,
-        {{ dbt.datediff('l.liquidation_date', as_of_date(), 'day') }} as days_since_liquidation,
-        coalesce(c.accepted_declaration_count, 0) as accepted_declaration_count,
-        c.first_accepted_declaration_number,
-        case
-            when coalesce(f.has_drawback_claim, false) or coalesce(l.notice_drawback, false) then true
-            when ff.is_present then false
-            when l.notice_drawback is not null then false
-        end as has_drawback,
-        case
-            when f.protest_status in ('Open', 'Suspended') or coalesce(l.notice_open_protest, false) then true
-            when ff.is_present then false
-            when l.entry_summary_number is null then false  -- a protest needs a liquidation to contest
-            when l.notice_open_protest is not null then false
-        end as has_open_protest,
-        case
-            when coalesce(f.is_adcvd_pending, false) then true
-            when e.is_adcvd_entry and (l.entry_summary_number is null or l.liquidation_status in ('Suspended', 'Extended'))
-                then true
-            when e.is_adcvd_entry is not null or ff.is_present then false
-        end as is_adcvd_pending,
-        case when ff.is_present then coalesce(f.is_psc_pending, false) end as is_psc_pending,
-        case when ff.is_present then coalesce(f.has_recon_type09_filed, false) end as has_recon_type09_filed
-    from entries as e
-    cross join flags_file as ff
-    left join liquidations as l on e.entry_summary_number = l.entry_summary_number
-    left join cape_history as c on e.entry_summary_number = c.entry_summary_number
-    left join flags as f on e.entry_summary_number = f.entry_summary_number
-    left join entry_types_in_force as t on e.entry_type_code = t.entry_type_code
+        f.entry_type_code in ('{{ var("recon_accepted_entry_types") | join("', '") }}') as is_recon_accepted_type,
+        {{ dbt.datediff('f.liquidation_date', as_of_date(), 'day') }} as days_since_liquidation
+    from facts as f
+    left join entry_types_in_force as t on f.entry_type_code = t.entry_type_code
 
 ),
 
@@ -119,40 +61,45 @@ evaluated as (
     select entry_summary_number, 'entry_type_not_allowed',
         case when entry_type_accepted is null then 'unknown' when entry_type_accepted then 'pass' else 'fail' end,
         'entry type ' || coalesce(entry_type_code, '?')
+            || case when entry_type_accepted is null then ' (not in the seed cape_entry_types)' else '' end
     from inputs
 
     union all
     select entry_summary_number, 'recon_flagged',
         case when is_recon_flagged is null then 'unknown' when is_recon_flagged then 'fail' else 'pass' end,
-        null
+        case when is_recon_flagged is null then 'no export of the entry carried the Reconciliation Indicator' end
     from inputs
 
+    -- fails only when flagged AND (a type CAPE does not take when flagged, OR a type 09 was filed)
     union all
     select entry_summary_number, 'recon_flagged_type09_filed',
         case
-            when is_recon_flagged is null then 'unknown'
-            when not is_recon_flagged then 'pass'
-            when entry_type_code not in ('{{ var("recon_accepted_entry_types") | join("', '") }}') then 'fail'
-            when has_recon_type09_filed is null then 'unknown'
-            when has_recon_type09_filed then 'fail'
-            else 'pass'
+            when is_recon_flagged = false then 'pass'
+            when is_recon_accepted_type and has_recon_type09_filed = false then 'pass'
+            when is_recon_flagged and (not is_recon_accepted_type or has_recon_type09_filed) then 'fail'
+            else 'unknown'
         end,
         'entry type ' || coalesce(entry_type_code, '?')
+            || case when is_recon_flagged is null then '; recon flag unknown' else '' end
+            || case when has_recon_type09_filed is null then '; type 09 filed unknown' else '' end
     from inputs
 
     union all
     select entry_summary_number, 'drawback',
-        case when has_drawback is null then 'unknown' when has_drawback then 'fail' else 'pass' end, null
+        case when has_drawback is null then 'unknown' when has_drawback then 'fail' else 'pass' end,
+        case when has_drawback is null then 'no entry flags file and no Drawback Indicator on ES-701' end
     from inputs
 
     union all
     select entry_summary_number, 'protest_open',
-        case when has_open_protest is null then 'unknown' when has_open_protest then 'fail' else 'pass' end, null
+        case when has_open_protest is null then 'unknown' when has_open_protest then 'fail' else 'pass' end,
+        case when has_open_protest is null then 'liquidated; no entry flags file and no Protest Status on ES-701' end
     from inputs
 
     union all
     select entry_summary_number, 'adcvd_pending',
-        case when is_adcvd_pending is null then 'unknown' when is_adcvd_pending then 'fail' else 'pass' end, null
+        case when is_adcvd_pending is null then 'unknown' when is_adcvd_pending then 'fail' else 'pass' end,
+        case when is_adcvd_pending is null then 'no entry flags file and no AD/CVD Indicator on ES-003' end
     from inputs
 
     union all
@@ -162,7 +109,7 @@ evaluated as (
             when entry_summary_status in ('Cancelled', 'Rejected') then 'fail'
             else 'pass'
         end,
-        entry_summary_status
+        coalesce(entry_summary_status, 'no export of the entry carried the Entry Summary Status')
     from inputs
 
     union all
@@ -183,10 +130,19 @@ evaluated as (
             || ' days before ' || cast({{ as_of_date() }} as varchar)
     from inputs
 
+    -- unknown when no ES-022 export says what CAPE has seen, or a declaration shows a status nobody knows
     union all
     select entry_summary_number, 'already_accepted',
-        case when accepted_declaration_count > 0 then 'fail' else 'pass' end,
-        first_accepted_declaration_number
+        case
+            when accepted_declaration_count > 0 then 'fail'
+            when unknown_cape_status_count > 0 or not is_es022_loaded then 'unknown'
+            else 'pass'
+        end,
+        case
+            when accepted_declaration_count > 0 then first_accepted_declaration_number
+            when unknown_cape_status_count > 0 then 'status unknown to the pipeline: ' || unknown_cape_statuses
+            when not is_es022_loaded then 'no ES-022 export loaded: which entries CAPE accepted is unknown'
+        end
     from inputs
 
     union all
@@ -202,8 +158,15 @@ evaluated as (
 
     union all
     select entry_summary_number, 'duty_mismatch',
-        case when duty_mismatch_row_count > 0 then 'fail' else 'pass' end,
-        cast(duty_mismatch_row_count as varchar) || ' row(s)'
+        case
+            when duty_mismatch_row_count > 0 then 'fail'
+            when duty_unchecked_row_count > 0 then 'unknown'
+            else 'pass'
+        end,
+        cast(duty_mismatch_row_count as varchar) || ' row(s) off'
+            || case when duty_unchecked_row_count > 0
+                then ', ' || cast(duty_unchecked_row_count as varchar) || ' row(s) on a line without goods value'
+                else '' end
     from inputs
 
     union all
@@ -218,13 +181,21 @@ evaluated as (
 
     union all
     select entry_summary_number, 'usmca_fentanyl_paid',
-        case when usmca_fentanyl_paid_row_count > 0 then 'fail' else 'pass' end,
+        case
+            when usmca_fentanyl_paid_row_count > 0 then 'fail'
+            when usmca_claim_unknown_row_count > 0 then 'unknown'
+            else 'pass'
+        end,
         cast(usmca_fentanyl_paid_row_count as varchar) || ' row(s)'
+            || case when usmca_claim_unknown_row_count > 0
+                then ', ' || cast(usmca_claim_unknown_row_count as varchar) || ' without Line SPI Code'
+                else '' end
     from inputs
 
     union all
     select entry_summary_number, 'psc_pending',
-        case when is_psc_pending is null then 'unknown' when is_psc_pending then 'fail' else 'pass' end, null
+        case when is_psc_pending is null then 'unknown' when is_psc_pending then 'fail' else 'pass' end,
+        case when is_psc_pending is null then 'no entry flags file' end
     from inputs
 
 )
@@ -236,6 +207,7 @@ select
     e.result,
     case
         when e.result = 'pass' then 'pass'
+        when e.result = 'unknown' and r.when_unknown = 'file_with_warning' then 'warning'
         when e.result = 'unknown' then 'needs_review'
         else r.outcome_when_failed
     end as outcome,

@@ -31,6 +31,7 @@ select
     not list_contains(coalesce(columns_missing, []), 'reconciliation_indicator') as has_reconciliation_indicator,
     not list_contains(coalesce(columns_missing, []), 'adcvd_indicator') as has_adcvd_indicator,
     not list_contains(coalesce(columns_missing, []), 'psc_indicator') as has_psc_indicator,
+    not list_contains(coalesce(columns_missing, []), 'line_spi_code') as has_line_spi_code,
     not list_contains(coalesce(columns_missing, []), 'drawback_indicator') as has_drawback_indicator,
     not list_contains(coalesce(columns_missing, []), 'protest_status') as has_protest_status
 from source
