@@ -56,14 +56,26 @@ def main(argv: list[str] | None = None) -> int:
         help="layouts of the files: as real exports are found to be (realistic), or as first assumed",
     )
 
+    inspect = sub.add_parser(
+        "inspect",
+        help="say what the pipeline makes of export files: report, layout, column mapping, what they lack",
+    )
+    inspect.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
     sub.add_parser("sample", help="regenerate the bundled sample (data/sample/)")
     sub.add_parser("prepare", help="parse the dbt project (writes its manifest)")
 
     args = parser.parse_args(argv)
     try:
-        return {"run": _run, "status": _status, "synth": _synth, "sample": _sample, "prepare": _prepare}[args.command](
-            args
-        )
+        commands = {
+            "run": _run,
+            "status": _status,
+            "synth": _synth,
+            "sample": _sample,
+            "prepare": _prepare,
+            "inspect": _inspect,
+        }
+        return commands[args.command](args)
     except (SettingsError, ValueError) as exc:
         print(f"refunds: error: {exc}", file=sys.stderr)
         return 2
@@ -224,6 +236,22 @@ def _synth(args) -> int:
         f"in {time.monotonic() - started:.1f} s; truth in {result.truth_dir}"
     )
     return 0
+
+
+def _inspect(args) -> int:
+    from pipelines.ingest.inspect import describe, inspect_file
+
+    settings = load_settings()
+    refused = 0
+    for path in args.files:
+        if not path.is_file():
+            print(f"{path}\n  refused       not a file")
+            refused += 1
+            continue
+        result = inspect_file(path, settings)
+        refused += result.refusal is not None
+        print("\n".join(describe(result, settings.header_aliases_file)))
+    return 1 if refused else 0
 
 
 def _sample(_args) -> int:

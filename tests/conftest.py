@@ -85,9 +85,9 @@ def write(path: Path, text: str, encoding: str = "utf-8", bom: bool = False) -> 
     return path
 
 
-def copy_sample_exports(landing: Path) -> str:
-    """Copy the bundled sample's report files into ``landing`` with their export times; returns its as_of date."""
-    sample = PROJECT_ROOT / "data" / "sample"
+def copy_sample_exports(landing: Path, sample: Path = PROJECT_ROOT / "data" / "sample") -> str:
+    """Copy a generated world's report files (the bundled sample's by default) into ``landing`` with their export
+    times; returns its as_of date."""
     with (sample / "truth" / "files.csv").open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             target = landing / row["file_name"]

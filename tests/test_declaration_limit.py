@@ -9,27 +9,68 @@ from pipelines.cli import main
 from tests.conftest import ES003_HEADERS, csv_text, entry_number, es003_row, write
 
 ENTRIES = 10_001
+REAL_ES022_HEADER = [
+    "Claim Number",
+    "Claim Status",
+    "Filer Code",
+    "Importer Number",
+    "CF4811 Number",
+    "CF4811 Name",
+    "Entry Summary Number",
+    "Entry Date",
+    "Liquidation Date",
+    "Control Team Number",
+    "Center ID Code",
+    "Center ID Name",
+    "Refund Amount",
+    "Interest Amount",
+    "Refund Number",
+    "Refund Date",
+    "Refund Status",
+]
 
 
 def test_declarations_split_at_9999(workspace, monkeypatch):
-    rows = [
-        es003_row(
-            entry_number("ZZ9", serial),
-            **{
-                "Entry Date": "05/01/2025",
-                "Entry Summary Date": "05/10/2025",
-                "HTS Number - Full": "99030125",  # reciprocal baseline, 10 % from 2025-04-05
-                "Line Tariff Duty Amount": "100.00",
-                "Line Tariff Goods Value Amount": "1,000.00",
-                "Reconciliation Indicator": "N",
-                "AD/CVD Indicator": "N",
-                "Entry Summary Status": "Accepted",
-            },
+    known = {
+        "Entry Date": "05/01/2025",
+        "Entry Summary Date": "05/10/2025",
+        "Reconciliation Indicator": "N",
+        "AD/CVD Indicator": "N",
+        "Entry Summary Status": "Accepted",
+    }
+    rows = []
+    for serial in range(1, ENTRIES + 1):
+        number = entry_number("ZZ9", serial)
+        # As a real export reports a line: the reciprocal baseline (10 % from 2025-04-05) at $0.00 value, then the
+        # goods' own HTS row, which carries the line's value.
+        rows.append(
+            es003_row(
+                number,
+                ordinal=1,
+                **known,
+                **{
+                    "HTS Number - Full": "99030125",
+                    "Line Tariff Duty Amount": "100.00",
+                    "Line Tariff Goods Value Amount": "$0.00",
+                },
+            )
         )
-        for serial in range(1, ENTRIES + 1)
-    ]
+        rows.append(
+            es003_row(
+                number,
+                ordinal=2,
+                **known,
+                **{
+                    "HTS Number - Full": "8471300100",
+                    "Line Tariff Duty Amount": "0.00",
+                    "Line Tariff Goods Value Amount": "1,000.00",
+                },
+            )
+        )
     headers = ES003_HEADERS + ["Reconciliation Indicator", "AD/CVD Indicator", "Entry Summary Status"]
     write(workspace.landing / "es003.csv", csv_text(headers, rows))
+    # An ES-022 export with no rows, in the layout found in real exports: nothing has been filed yet.
+    write(workspace.landing / "ES-022 none filed.csv", ",".join(REAL_ES022_HEADER) + "\r\n")
     # An entry flags file with no rows: the user states none of these entries has a drawback, protest, ...
     flags = write(workspace.root / "entry_flags.csv", "entry_number,drawback_claim,protest_status\n")
     monkeypatch.setenv("REFUNDS_ENTRY_FLAGS", str(flags))

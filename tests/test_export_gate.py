@@ -128,6 +128,40 @@ def test_entries_sent_earlier_are_held_back_until_cbp_answers(exported):
     )
 
 
+def test_an_unknown_cape_status_never_reaches_a_cape_file(exported):
+    """A declaration in a state the pipeline does not know ("In Review") holds its entry back, even when the user
+    asks to send earlier entries again; the entry is listed for review with the status as the reason."""
+    day = "2026-11-22"
+    sent = sorted(_exported(exported, AS_OF))
+    entry = sent[0]
+    header = (
+        "Claim Number,Claim Status,Filer Code,Importer Number,CF4811 Number,CF4811 Name,Entry Summary Number,"
+        "Entry Date,Liquidation Date,Control Team Number,Center ID Code,Center ID Name,Refund Amount,"
+        "Interest Amount,Refund Number,Refund Date,Refund Status"
+    )
+    with duckdb.connect(str(exported / "warehouse" / "refunds.duckdb"), read_only=True) as con:
+        (importer,) = con.execute(
+            "select importer_number from marts.fct_entry_eligibility where entry_summary_number = ?", [entry]
+        ).fetchone()
+    row = f"CAPE2611999999,In Review,{entry[:3]},{importer},,,{entry},,,,,,,,,,"
+    (exported / "landing" / "ES-022_in_review.csv").write_text(f"{header}\r\n{row}\r\n", encoding="utf-8")
+    assert _run(exported, day, "--re-export") == 0
+    files = _exported(exported, day)
+    assert entry not in files and set(sent[1:]) <= files, "only the entry in an unknown state is held back"
+    with duckdb.connect(str(exported / "warehouse" / "refunds.duckdb"), read_only=True) as con:
+        status, reasons = con.execute(
+            "select eligibility_status, reason_codes from marts.fct_entry_eligibility where entry_summary_number = ?",
+            [entry],
+        ).fetchone()
+        (evidence,) = con.execute(
+            "select evidence from marts.fct_entry_rule_results where entry_summary_number = ? "
+            "and rule_name = 'already_accepted'",
+            [entry],
+        ).fetchone()
+    assert (status, reasons) == ("needs_review", "already_accepted")
+    assert "In Review" in evidence
+
+
 def test_a_failing_expectation_stops_the_export(tmp_path, capsys):
     # As of 2026-06-01 the rules (correctly) see no acceptance yet for entries CBP accepted later; the gate,
     # which checks every ES-022 acceptance on record, must refuse to put those entries in a file again.

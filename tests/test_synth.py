@@ -100,7 +100,18 @@ def files_by_report(result: GenerationResult, code: str) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory) -> GenerationResult:
-    return generate(tmp_path_factory.mktemp("sample") / "landing", xlsx_reports=("rev613",))
+    """The world in the project's first assumed layouts: every column, so the tests below can read every fact."""
+    return generate(tmp_path_factory.mktemp("sample") / "landing", xlsx_reports=("rev613",), profile="assumed")
+
+
+@pytest.fixture(scope="module")
+def realistic(tmp_path_factory) -> GenerationResult:
+    """The same world as real exports show it (the bundled sample's profile)."""
+    return generate(
+        tmp_path_factory.mktemp("realistic") / "landing",
+        xlsx_reports=("es022", "rev603", "rev613"),
+        profile="realistic",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +164,7 @@ def test_same_seed_same_bytes(tmp_path):
 def test_headers_are_the_layout_headers(sample):
     for path in sample.files:
         code = next(c for c, r in REPORTS.items() if path.name.startswith(r.title.split()[0]))
-        layout = [c.header for c in REPORTS[code].columns]
+        layout = [h for h, _ in REPORTS[code].variants[-1].headers]  # the assumed layout of each report
         if path.suffix == ".xlsx":
             ws = openpyxl.load_workbook(path, read_only=True)["Main Report"]
             header = [v for v in next(ws.iter_rows(min_row=3, max_row=3, values_only=True))]
@@ -448,6 +459,97 @@ def test_xlsx_sheet_is_readable(sample):
     assert len(data) == sample.rows_by_file[path.name] > 0
     assert all(hasattr(row[3], "year") for row in data), "ACH Return Date is a real Excel date"
     assert all(isinstance(row[2], int | float) for row in data)
+
+
+# --- the realistic profile: what real exports look like (REPORT_LAYOUTS.md) -----------------------------------
+
+# Copied from shared/domain/REPORT_LAYOUTS.md, not from the project's layouts file: the generator and the layouts file
+# must both agree with the documented real layouts.
+REAL_ES022 = [
+    "Claim Number",
+    "Claim Status",
+    "Filer Code",
+    "Importer Number",
+    "CF4811 Number",
+    "CF4811 Name",
+    "Entry Summary Number",
+    "Entry Date",
+    "Liquidation Date",
+    "Control Team Number",
+    "Center ID Code",
+    "Center ID Name",
+    "Refund Amount",
+    "Interest Amount",
+    "Refund Number",
+    "Refund Date",
+    "Refund Status",
+]
+REAL_REV603 = [
+    "Refund ID",
+    "Payee ID",
+    "Company Name",
+    "C/O",
+    "Address",
+    "Refund Date",
+    "Refund Status",
+    "Refund Secondary Status",
+    "Refund Type",
+    "Document Number",
+    "Total Refund Amount",
+    "Check/ACH Trace Number",
+    "Check or ACH",
+    "Center ID",
+    "Team Number",
+    "Port Code",
+]
+ES003_OPTIONAL_INDICATORS = {
+    "Line Post Summary Correction Indicator",
+    "Reconciliation Indicator",
+    "AD/CVD Indicator",
+    "Entry Summary Status",
+}
+
+
+def _sheet_rows(path: Path, sheet: str) -> list[tuple]:
+    return list(openpyxl.load_workbook(path, read_only=True)[sheet].iter_rows(values_only=True))
+
+
+def test_realistic_excel_exports_have_the_real_layouts_below_title_rows(realistic):
+    (es022,) = files_by_report(realistic, "ES-022")
+    wb = openpyxl.load_workbook(es022, read_only=True)
+    assert wb.sheetnames == ["Report Criteria", "Main Report"], "a sheet without a header comes first"
+    rows = _sheet_rows(es022, "Main Report")
+    header_row = next(i for i, r in enumerate(rows) if r and r[0] == "Claim Number")
+    assert 1 <= header_row <= 6 and list(rows[header_row]) == REAL_ES022
+    assert len(rows) - header_row - 1 == realistic.rows_by_file[es022.name] > 0
+    for path in files_by_report(realistic, "REV-603"):
+        rows = _sheet_rows(path, "Report")
+        assert list(rows[5]) == REAL_REV603, "REV-603: sheet 'Report', header in row 6"
+
+
+def test_realistic_es003_values_once_per_line_and_no_indicators(realistic):
+    for path in files_by_report(realistic, "ES-003"):
+        rows = read_rows(path)
+        assert not ES003_OPTIONAL_INDICATORS & set(rows[0]), path.name
+        chapter_98_99 = [r for r in rows if r["HTS Number - Full"].startswith(("98", "99"))]
+        base = [r for r in rows if not r["HTS Number - Full"].startswith(("98", "99"))]
+        assert chapter_98_99 and {money(r["Line Tariff Goods Value Amount"]) for r in chapter_98_99} == {Decimal(0)}
+        assert all(money(r["Line Tariff Goods Value Amount"]) > 0 for r in base), path.name
+
+
+def test_realistic_rev603_total_is_net_of_offsets(realistic):
+    offsets: dict[str, Decimal] = {}
+    for r in read_rows(realistic.truth_dir / "offsets.csv"):
+        offsets[r["refund_number"]] = offsets.get(r["refund_number"], Decimal(0)) + Decimal(r["amount"])
+    gross = {r["refund_number"]: Decimal(r["gross"]) for r in read_rows(realistic.truth_dir / "refunds.csv")}
+    seen = diverted = 0
+    for path in files_by_report(realistic, "REV-603"):
+        for row in _sheet_rows(path, "Report")[6:]:
+            refund, total, secondary = row[0], Decimal(str(row[10])).quantize(CENT), row[7]
+            assert total == gross[refund] - offsets.get(refund, Decimal(0)), refund
+            diverted += secondary == "Funds Diverted"
+            seen += 1
+    assert seen == len(gross) and diverted == len(offsets) > 0
 
 
 # --- scale -----------------------------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ def take_inventory(
             continue
         try:
             prepared = prepare(lf, settings.work_dir, settings.xlsx_sheet_names, settings.header_search_lines, aliases)
-            match = classify(prepared.headers, aliases)
+            match = classify(prepared.headers, aliases, lf.path.name)
             items.append(InventoryItem(lf, "new", match.report.code))
         except Refusal as refusal:
             _record_refusal(con, lf, None, refusal, run_id, fp)
@@ -164,7 +164,7 @@ def load_report(
         lf = fingerprint(Path(file_path))
         try:
             prepared = prepare(lf, settings.work_dir, settings.xlsx_sheet_names, settings.header_search_lines, aliases)
-            match = classify(prepared.headers, aliases)
+            match = classify(prepared.headers, aliases, lf.path.name)
             if match.report.code != report_code:
                 raise Refusal("changed", f"the file changed since the inventory (now {match.report.code})")
             results.append(load_file(con, lf, prepared, match, run_id, fp))
@@ -231,8 +231,9 @@ def load_file(
             """
             insert into ingest.file_ledger (load_id, file_sha256, file_name, file_size_bytes, file_modified_at,
               file_format, encoding, report_code, status, header_line, columns_missing, columns_ignored,
-              rows_read, rows_loaded, rows_quarantined, loaded_at, run_id, layout_fingerprint)
-            values (?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, current_timestamp, ?, ?)
+              rows_read, rows_loaded, rows_quarantined, loaded_at, run_id, layout_fingerprint, layout_variant,
+              detection_note)
+            values (?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, current_timestamp, ?, ?, ?, ?)
             """,
             [
                 load_id,
@@ -251,6 +252,8 @@ def load_file(
                 rows_quarantined,
                 run_id,
                 fp,
+                match.variant.name if match.variant else None,
+                match.note,
             ],
         )
         for t in ("_in", "_parsed", "_rejects", "_reject_scans"):

@@ -133,10 +133,15 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
           rows_quarantined bigint not null,
           loaded_at timestamp not null,
           run_id varchar,
-          layout_fingerprint varchar        -- layouts + aliases in force: a refused file is retried when they change
+          layout_fingerprint varchar,       -- layouts + aliases in force: a refused file is retried when they change
+          layout_variant varchar,           -- the known layout the header is closest to (report_layouts.yaml)
+          detection_note varchar            -- how the report was told apart from another that also fits
         )
         """
     )
+    # Ledgers created before these columns existed get them (NULL for the files loaded then).
+    for column in ("layout_variant", "detection_note"):
+        con.execute(f"alter table ingest.file_ledger add column if not exists {column} varchar")
     con.execute(
         """
         create table if not exists quarantine.rejected_rows (

@@ -27,6 +27,8 @@ select
     rows_quarantined,
     loaded_at,
     run_id,
+    layout_variant,
+    detection_note,
     -- DuckDB list function: the ledger is written by the ingest assets, which are DuckDB-specific anyway
     not list_contains(coalesce(columns_missing, []), 'reconciliation_indicator') as has_reconciliation_indicator,
     not list_contains(coalesce(columns_missing, []), 'adcvd_indicator') as has_adcvd_indicator,
