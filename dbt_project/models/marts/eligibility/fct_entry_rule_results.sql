@@ -53,7 +53,14 @@ evaluated as (
 
     union all
     select entry_summary_number, 'zero_ieepa_principal',
-        case when has_ieepa_line and ieepa_principal_amount <= 0 then 'fail' else 'pass' end,
+        case when has_ieepa_line and ieepa_principal_amount = 0 then 'fail' else 'pass' end,
+        'IEEPA principal ' || cast(ieepa_principal_amount as varchar)
+    from inputs
+
+    -- an anomaly of one entry: it goes to review with the amount as evidence, the other entries go on
+    union all
+    select entry_summary_number, 'negative_ieepa_principal',
+        case when ieepa_principal_amount < 0 then 'fail' else 'pass' end,
         'IEEPA principal ' || cast(ieepa_principal_amount as varchar)
     from inputs
 

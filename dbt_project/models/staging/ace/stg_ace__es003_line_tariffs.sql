@@ -1,5 +1,5 @@
 -- ES-003 Entry Summary Line Tariff Details: one row per (entry, line, tariff ordinal).
--- Overlapping exports of the same key: the newest export wins (macros/newest_per_key.sql).
+-- Overlapping exports: the newest export holding an entry is the whole truth about it (macros/newest_per_key.sql).
 -- Incremental by entry: a daily run recomputes only the entries of the new loads (macros/incremental_entries.sql).
 
 {{ config(
@@ -73,7 +73,7 @@ renamed as (
 
 deduplicated as (
 
-    {{ newest_per_key('renamed', ['entry_summary_number', 'entry_summary_line_number', 'tariff_ordinal_number']) }}
+    {{ newest_per_key('renamed', ['entry_summary_number', 'entry_summary_line_number', 'tariff_ordinal_number'], complete_by=['entry_summary_number']) }}
 
 )
 

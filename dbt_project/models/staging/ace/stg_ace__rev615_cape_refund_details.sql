@@ -42,7 +42,7 @@ renamed as (
 
 deduplicated as (
 
-    {{ newest_per_key('renamed', ['refund_number', 'entry_summary_number']) }}
+    {{ newest_per_key('renamed', ['refund_number', 'entry_summary_number'], complete_by=['refund_number']) }}
 
 )
 
