@@ -146,7 +146,12 @@ def write_entry_flags(truth_entries: Path, target: Path) -> int:
         entries = list(csv.DictReader(f))
     rows = []
     for e in entries:
-        adcvd_pending = e["adcvd_flag"] == "Y" and e["liquidation_status"] in ("", "Unliquidated", "Suspended", "Extended")
+        adcvd_pending = e["adcvd_flag"] == "Y" and e["liquidation_status"] in (
+            "",
+            "Unliquidated",
+            "Suspended",
+            "Extended",
+        )
         if e["drawback_flag"] == "Y" or e["protest_status"] or adcvd_pending:
             rows.append(
                 {
