@@ -6,28 +6,51 @@ line endings, row and size limits, check digits), not by the code that wrote the
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.cli import main
-from tests.conftest import PROJECT_ROOT, reference_check_digit
+from pipelines.synth import generate
+from tests.conftest import (
+    ES003_HEADERS,
+    PROJECT_ROOT,
+    copy_sample_exports,
+    csv_text,
+    entry_number,
+    es003_row,
+    reference_check_digit,
+)
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
 AS_OF = (SAMPLE / "truth" / "as_of.txt").read_text().strip()
 
 
-def _landing(root: Path) -> Path:
+# One entry whose IEEPA lines net to -12.00 (an anomaly of that entry), dropped beside the sample's exports.
+BAD_ENTRY = entry_number("ZZ1", 12)
+
+
+def _landing(root: Path, world: Path = SAMPLE) -> Path:
     landing = root / "landing"
     landing.mkdir()
-    for f in SAMPLE.iterdir():
-        if f.is_file():
-            shutil.copy2(f, landing / f.name)
+    copy_sample_exports(landing, world)  # with their export times, as a user's downloads have
+    dated = {"Entry Date": "05/01/2025", "Entry Summary Date": "05/10/2025"}
+
+    def row(ordinal: int, hts: str, duty: str, value: str) -> dict:
+        cells = {"HTS Number - Full": hts, "Line Tariff Duty Amount": duty, "Line Tariff Goods Value Amount": value}
+        return es003_row(BAD_ENTRY, ordinal=ordinal, **dated, **cells)
+
+    rows = [
+        row(1, "99030125", "10.00", "0.00"),
+        row(2, "99030125", "(22.00)", "0.00"),
+        row(3, "8471300100", "0", "100"),
+    ]
+    (landing / "ES-003_one_bad_entry.csv").write_text(csv_text(ES003_HEADERS, rows), encoding="utf-8")
     return landing
 
 
@@ -93,6 +116,22 @@ def test_sample_run_writes_valid_cape_files(exported):
     assert not list(out.glob(".*tmp")), "no temporary file left behind"
     reports = list((exported / "reports" / "runs").glob(f"{AS_OF}_*/run_report.html"))
     assert reports and all(f["file_name"] in reports[0].read_text(encoding="utf-8") for f in manifest["files"])
+
+
+def test_one_bad_entry_goes_to_review_and_the_others_are_exported(exported):
+    """An entry whose IEEPA lines net below 0 does not stop the day: the run succeeded (the fixture), the good entries
+    are in the files (test above), and this one is held back for review with its reason, named in the run report."""
+    with duckdb.connect(str(exported / "warehouse" / "refunds.duckdb"), read_only=True) as con:
+        status, reasons, principal = con.execute(
+            "select eligibility_status, reason_codes, ieepa_principal_amount from marts.fct_entry_eligibility "
+            "where entry_summary_number = ?",
+            [BAD_ENTRY.replace("-", "")],
+        ).fetchone()
+    assert (status, str(principal)) == ("needs_review", "-12.00") and "negative_ieepa_principal" in reasons
+    out = exported / "exports" / AS_OF
+    assert BAD_ENTRY.replace("-", "") not in {e for f in out.glob("cape_*.csv") for e in check_cape_file(f)}
+    (report,) = (exported / "reports" / "runs").glob(f"{AS_OF}_*/run_report.html")
+    assert BAD_ENTRY.replace("-", "") in report.read_text(encoding="utf-8"), "the report names the entry"
 
 
 def test_same_day_rerun_writes_the_same_files(exported):
@@ -163,8 +202,14 @@ def test_an_unknown_cape_status_never_reaches_a_cape_file(exported):
 
 
 def test_a_failing_expectation_stops_the_export(tmp_path, capsys):
-    # As of 2026-06-01 the rules (correctly) see no acceptance yet for entries CBP accepted later; the gate,
-    # which checks every ES-022 acceptance on record, must refuse to put those entries in a file again.
+    # The world in the assumed layouts, whose ES-022 dates each declaration: as of 2026-06-01 the rules (correctly)
+    # see no acceptance yet for entries CBP accepted later; the gate, which checks every ES-022 acceptance on
+    # record, must refuse to put those entries in a file again.
+    world = tmp_path / "world"
+    generate(
+        world, entries=400, seed=7, as_of=dt.date.fromisoformat(AS_OF), xlsx_reports=("rev613",), profile="assumed"
+    )
+    _landing(tmp_path, world)
     assert _run(tmp_path, "2026-06-01") == 1
     err = capsys.readouterr().err
     assert "cape_export_candidates_valid" in err and "accepted_on_earlier_declaration" in err

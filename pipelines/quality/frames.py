@@ -24,9 +24,10 @@ def export_candidates_sql(include_pending: bool) -> str:
                 where c.entry_summary_number = x.entry_summary_number
                     and c.declaration_submission_date >= x.as_of_date)
         ),
+        -- on record as accepted (or in a state nobody knows) on any declaration, whatever its date
         accepted as (
             select distinct entry_summary_number from staging.stg_ace__es022_cape_entries
-            where cape_entry_status = 'Accepted'
+            where coalesce(cape_status_blocks_refiling, true)
         ),
         plan as (select p.* from marts.fct_declaration_plan p {pending_filter})
         select

@@ -3,10 +3,13 @@
 
 with
 
+-- Declarations up to the as_of date. One the export gives no submission date for is dated by the first export that
+-- shows it, an upper bound: it may well predate as_of, so it always counts (a backdated run never files again an
+-- entry accepted on a declaration of unknown date).
 cape_entries as (
 
     select * from {{ ref('stg_ace__es022_cape_entries') }}
-    where declaration_submission_date <= {{ as_of_date() }}
+    where declaration_submission_date <= {{ as_of_date() }} or is_declaration_date_estimated
 
 ),
 
