@@ -36,7 +36,7 @@ class PipelineResource(ConfigurableResource):
     def yield_for_execution(self, context: InitResourceContext) -> Generator[PipelineResource, None, None]:
         from pipelines.run_scope import run_scope
 
-        run = context.dagster_run
+        run = context.run
         if run is None:  # built outside a run (direct invocation): nothing to guard
             yield self
             return

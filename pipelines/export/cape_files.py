@@ -158,7 +158,9 @@ def write_export(
         manifest_bytes = _write_manifest(stage, manifest)
         folder_swap.fsync_tree(stage)
         _register(con, as_of, run_id, written, manifest, manifest_bytes)
-    except BaseException:
+    except Exception:
+        # Nothing committed (the register's transaction rolls back on any error): the staged set goes. After an
+        # interruption the outcome of the commit is not known here; the next run's recovery asks the register.
         shutil.rmtree(stage, ignore_errors=True)
         raise
     finally:
