@@ -1,10 +1,10 @@
-"""Run safety with real processes on the bundled sample: one run at a time, dbt dies with its run, a run that died
-is reported by the next one, and the exports and the published copy change as whole sets, whatever the moment a
-crash strikes.
+"""Run safety with real processes on the bundled sample: one run at a time, dbt dies with its run, every run leaves
+a report (a run that died, through the next one), and the exports and the published copy change as whole sets,
+whatever the moment a crash strikes.
 
 The module shares its runs: one contested start (a first ``refunds run`` and three more started 0, 1 and 5 s after
-it), one run killed with kill -9 while dbt builds, one run after it. The crash tests work on copies of the state the
-contested run left.
+it) builds the warehouse; one run is killed with kill -9 while dbt builds; runs launched as the schedule launches
+them run one cheap step. The crash tests work on copies of the state the contested start left.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cli import main
 from pipelines.export.cape_files import recover_exports, write_export
 from pipelines.publish.analyst_copy import PUBLISHED_DB, PUBLISHED_MANIFEST, recover_published
 from pipelines.run_lock import current_holder, lock_path, read_holder
@@ -207,14 +206,85 @@ def test_kill_9_of_the_run_frees_the_warehouse_and_the_next_run_reports_it(conte
         print(f"warehouse free {free_after:.2f} s after kill -9 of the run (dbt pid {dbt} gone with it)")
     assert free_after < 5
 
-    os.environ.update(_env(root))
-    capsys.readouterr()
-    assert main(_args(root)) == 0, "the next run needs no cleanup"
-    err = capsys.readouterr().err
-    assert f"run {victim_run} (pid {victim.pid}" in err and "ended without finishing" in err
+    # The next run (here one launched as the schedule would, with a single step: the start of a run is what
+    # matters) finds the lock file still saying "running" and reports the run that died.
+    assert _launch_as_scheduled(root).success
     report = root / "reports" / "runs" / f"{AS_OF}_{victim_run[:8]}" / "run_report.html"
     assert report.exists(), "the run that died is reported by the next one"
     assert "DIED" in report.read_text(encoding="utf-8")
+    assert "reported by run" in report.read_text(encoding="utf-8")
+
+
+def _launch_as_scheduled(root: Path):
+    """The daily job as the daemon runs what the schedule requests (through the job's resource, not the command
+    line), limited to its first step to keep it cheap."""
+    from dagster import DagsterInstance, build_schedule_context
+
+    from pipelines.definitions import DAILY_JOB_NAME, daily_schedule, defs
+    from pipelines.ingest.assets import INVENTORY_KEY
+
+    os.environ.update(_env(root))
+    scheduled = dt.datetime(2026, 11, 20, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    with DagsterInstance.ephemeral() as instance:
+        tags = (
+            daily_schedule.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=scheduled))
+            .run_requests[0]
+            .tags
+        )
+        assert tags["refunds/as_of"] == AS_OF
+        config = {
+            "landing_dir": str(root / "landing"),
+            "warehouse_path": str(root / "warehouse" / "refunds.duckdb"),
+            "landing_settle_seconds": 0,
+        }
+        return defs.resolve_job_def(DAILY_JOB_NAME).execute_in_process(
+            run_config={"resources": {"pipeline": {"config": config}}},
+            instance=instance,
+            tags=tags,
+            asset_selection=[INVENTORY_KEY],
+            raise_on_error=False,
+        )
+
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from pipelines.run_lock import RunLock
+    RunLock.acquire(Path(sys.argv[1]), "held-elsewhere", "a test holding the warehouse")
+    print("held", flush=True)
+    sys.stdin.readline()
+    """
+)
+
+
+def test_a_run_dagster_launches_is_refused_before_any_step_or_leaves_its_report(contested):
+    """What the schedule, the sensor and the UI launch goes through the job's resource, not the command line."""
+    from pipelines.definitions import DAILY_JOB_NAME
+    from pipelines.settings import load_settings
+
+    root, _ = contested
+    warehouse = root / "warehouse" / "refunds.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(warehouse)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        refused = _launch_as_scheduled(root)
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert not refused.success
+    assert not [e for e in refused.all_events if e.is_step_start], "refused before any step"
+    errors = [e.event_specific_data.error.to_string() for e in refused.all_events if e.is_run_failure]
+    assert any("in use by run held-elsewhere" in text for text in errors), errors
+
+    result = _launch_as_scheduled(root)
+    assert result.success
+    report = load_settings().run_report_dir(dt.date.fromisoformat(AS_OF), result.run_id) / "run_report.html"
+    assert report.exists() and "SUCCESS" in report.read_text(encoding="utf-8"), "the run wrote its own report"
+    holder_info = read_holder(lock_path(warehouse.resolve()))
+    assert holder_info.run_id == result.run_id and holder_info.state == "finished"
+    assert holder_info.command == f"dagster job {DAILY_JOB_NAME}"
 
 
 # ------------------------------------------------------------------------------------------- crash at every step
