@@ -159,8 +159,22 @@ def _say(message: str) -> None:
 
 
 def _status(args) -> int:
+    from pipelines.run_lock import current_holder, lock_path, read_holder
+
     settings = load_settings()
-    _print_summary(args.warehouse.resolve() if args.warehouse else settings.warehouse_path, None)
+    warehouse = args.warehouse.resolve() if args.warehouse else settings.warehouse_path
+    _print_summary(warehouse, None)
+    holder = current_holder(warehouse)
+    if holder is not None:
+        print(f"run lock         held by {holder.describe()}")
+    else:
+        last = read_holder(lock_path(warehouse.resolve())) if lock_path(warehouse.resolve()).exists() else None
+        if last is None:
+            print("run lock         free")
+        elif last.state == "finished":
+            print(f"run lock         free; last run {last.run_id} finished {last.finished_at}")
+        else:
+            print(f"run lock         free; last run {last.run_id} did not finish (killed?): the next run reports it")
     return 0
 
 

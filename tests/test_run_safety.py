@@ -31,6 +31,7 @@ from pipelines.publish.analyst_copy import PUBLISHED_DB, PUBLISHED_MANIFEST, rec
 from pipelines.run_lock import current_holder, lock_path, read_holder
 from tests.conftest import PROJECT_ROOT
 from tests.test_export_gate import AS_OF, SAMPLE, _landing
+from tests.test_run_lock import hold
 
 REFUNDS = Path(sys.executable).parent / "refunds"
 DELAYS = (0, 1, 5)  # seconds after the first run's start
@@ -246,18 +247,6 @@ def _launch_as_scheduled(root: Path):
         )
 
 
-HOLD_LOCK = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    from pipelines.run_lock import RunLock
-    RunLock.acquire(Path(sys.argv[1]), "held-elsewhere", "a test holding the warehouse")
-    print("held", flush=True)
-    sys.stdin.readline()
-    """
-)
-
-
 def test_a_run_dagster_launches_is_refused_before_any_step_or_leaves_its_report(contested):
     """What the schedule, the sensor and the UI launch goes through the job's resource, not the command line."""
     from pipelines.definitions import DAILY_JOB_NAME
@@ -265,11 +254,8 @@ def test_a_run_dagster_launches_is_refused_before_any_step_or_leaves_its_report(
 
     root, _ = contested
     warehouse = root / "warehouse" / "refunds.duckdb"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(warehouse)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+    holder = hold(warehouse)
     try:
-        assert holder.stdout.readline().strip() == "held"
         refused = _launch_as_scheduled(root)
     finally:
         holder.communicate("\n", timeout=30)
