@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("prepare", help="parse the dbt project (writes its manifest)")
 
     args = parser.parse_args(argv)
+    args.command_line = " ".join(["refunds", *(sys.argv[1:] if argv is None else argv)])  # for the run lock file
     try:
         return {"run": _run, "status": _status, "synth": _synth, "sample": _sample, "prepare": _prepare}[args.command](
             args
@@ -92,11 +93,10 @@ def _run(args) -> int:
 
     run_id = str(uuid.uuid4())
     tags = {AS_OF_TAG: as_of.isoformat()}
-    command = " ".join(["refunds", *sys.argv[1:]]) if sys.argv[1:] else "refunds run"
     started = time.monotonic()
     try:
         # The run lock first, before anything else: a second run stops here, at once, naming the first.
-        with run_scope(settings, run_id, tags, command, log=_say) as scope:
+        with run_scope(settings, run_id, tags, args.command_line, log=_say) as scope:
             result = _execute(args, resource_config, run_id, tags, scope)
     except RunLockedError as exc:
         print(f"refunds: {exc}", file=sys.stderr)
