@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from pipelines.run_date import AS_OF_TAG, parse_as_of
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("prepare", help="parse the dbt project (writes its manifest)")
 
     args = parser.parse_args(argv)
+    args.command_line = " ".join(["refunds", *(sys.argv[1:] if argv is None else argv)])  # for the run lock file
     try:
         commands = {
             "run": _run,
@@ -89,8 +91,6 @@ def _prepare(_args=None) -> int:
 
 
 def _run(args) -> int:
-    from dagster import DagsterInstance
-
     as_of = parse_as_of(args.as_of)
     settings = load_settings()
     resource_config: dict = {}
@@ -103,44 +103,24 @@ def _run(args) -> int:
     if args.settle is not None:
         resource_config["landing_settle_seconds"] = args.settle
     warehouse = Path(resource_config.get("warehouse_path", settings.warehouse_path))
+    settings = dataclasses.replace(settings, warehouse_path=warehouse)
     os.environ["REFUNDS_WAREHOUSE"] = str(warehouse)
 
-    _prepare()
-    from pipelines.definitions import DAILY_JOB_NAME, defs
-    from pipelines.export.assets import RE_EXPORT_TAG
-    from pipelines.ingest.load import WarehouseLockedError
+    from pipelines.run_lock import RunLockedError
+    from pipelines.run_scope import run_scope
 
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    # Dagster's own console log is for the UI; the command prints warnings and its summary.
-    run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
-    if resource_config:
-        run_config["resources"] = {"pipeline": {"config": resource_config}}
-    if args.full_refresh:
-        run_config["ops"] = {"ieepa_dbt_assets": {"config": {"full_refresh": True}}}
-    started, started_wall = time.monotonic(), time.time()
+    run_id = str(uuid.uuid4())
+    tags = {AS_OF_TAG: as_of.isoformat()}
+    started = time.monotonic()
     try:
-        result = defs.resolve_job_def(DAILY_JOB_NAME).execute_in_process(
-            run_config=run_config,
-            instance=instance,
-            tags={AS_OF_TAG: as_of.isoformat(), **({RE_EXPORT_TAG: "true"} if args.re_export else {})},
-            raise_on_error=False,
-        )
-    except WarehouseLockedError as exc:
+        # The run lock first, before anything else: a second run stops here, at once, naming the first.
+        with run_scope(settings, run_id, tags, args.command_line, log=_say) as scope:
+            result = _execute(args, resource_config, run_id, tags, scope)
+    except RunLockedError as exc:
         print(f"refunds: {exc}", file=sys.stderr)
         return 3
     elapsed = time.monotonic() - started
-    from pipelines.reporting import check_rows, write_run_report
-
-    # The auditors' report is written whatever the outcome (a blocked gate is what they most need to see).
-    report = write_run_report(
-        dataclasses.replace(settings, warehouse_path=warehouse),
-        result.run_id,
-        {AS_OF_TAG: as_of.isoformat()},
-        "SUCCESS" if result.success else "FAILURE",
-        check_rows(result.get_asset_check_evaluations()),
-        started_wall,
-        time.time(),
-    )
+    report = scope.report
     for check in result.get_asset_check_evaluations():
         if not check.passed:
             print(
@@ -149,14 +129,16 @@ def _run(args) -> int:
                 file=sys.stderr,
             )
     if not result.success:
+        locked = False
         for event in result.all_events:
             error = getattr(event.event_specific_data, "error", None) if event.is_step_failure else None
             while error is not None and error.cause is not None:  # the root cause, not Dagster's wrapper
                 error = error.cause
             if error is not None:
+                locked = locked or error.cls_name == "WarehouseLockedError"
                 print(f"refunds: step {event.step_key} failed: {error.message.strip()}", file=sys.stderr)
         print(f"refunds: run {result.run_id} FAILED after {elapsed:.1f} s; run report: {report}", file=sys.stderr)
-        return 1
+        return 3 if locked else 1
     print(f"run {result.run_id} succeeded in {elapsed:.1f} s (as_of {as_of})")
     _print_summary(warehouse, landing=Path(resource_config.get("landing_dir", settings.landing_dir)))
     print(f"CAPE files       {settings.exports_dir / as_of.isoformat()}  (manifest.md lists them)")
@@ -167,9 +149,50 @@ def _run(args) -> int:
     return 0
 
 
+def _execute(args, resource_config: dict, run_id: str, tags: dict, scope):
+    """The daily job, in this process, as run ``run_id`` (the run lock is already held for it)."""
+    from dagster import DagsterInstance
+
+    _prepare()
+    from pipelines.definitions import DAILY_JOB_NAME, defs
+    from pipelines.export.assets import RE_EXPORT_TAG
+
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    scope.instance = instance  # the run's report reads its checks and status from it
+    if args.re_export:
+        tags = {**tags, RE_EXPORT_TAG: "true"}
+    # Dagster's own console log is for the UI; the command prints warnings and its summary.
+    run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
+    if resource_config:
+        run_config["resources"] = {"pipeline": {"config": resource_config}}
+    if args.full_refresh:
+        run_config["ops"] = {"ieepa_dbt_assets": {"config": {"full_refresh": True}}}
+    return defs.resolve_job_def(DAILY_JOB_NAME).execute_in_process(
+        run_config=run_config, instance=instance, run_id=run_id, tags=tags, raise_on_error=False
+    )
+
+
+def _say(message: str) -> None:
+    print(f"refunds: {message}", file=sys.stderr)
+
+
 def _status(args) -> int:
+    from pipelines.run_lock import current_holder, lock_path, read_holder
+
     settings = load_settings()
-    _print_summary(args.warehouse.resolve() if args.warehouse else settings.warehouse_path, None)
+    warehouse = args.warehouse.resolve() if args.warehouse else settings.warehouse_path
+    _print_summary(warehouse, None)
+    holder = current_holder(warehouse)
+    if holder is not None:
+        print(f"run lock         held by {holder.describe()}")
+    else:
+        last = read_holder(lock_path(warehouse.resolve())) if lock_path(warehouse.resolve()).exists() else None
+        if last is None:
+            print("run lock         free")
+        elif last.state == "finished":
+            print(f"run lock         free; last run {last.run_id} finished {last.finished_at}")
+        else:
+            print(f"run lock         free; last run {last.run_id} did not finish (killed?): the next run reports it")
     return 0
 
 

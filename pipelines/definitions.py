@@ -12,7 +12,6 @@ from pipelines.export.assets import cape_declaration_files
 from pipelines.ingest.assets import ingest_assets, ingest_checks
 from pipelines.publish.assets import analyst_copy
 from pipelines.quality.checks import quality_checks
-from pipelines.reporting import build_report_sensors
 from pipelines.resources import PipelineResource
 from pipelines.schedules import build_schedule_and_sensor
 from pipelines.transform.dbt import dbt_resource, ieepa_dbt_assets
@@ -20,7 +19,8 @@ from pipelines.transform.dbt import dbt_resource, ieepa_dbt_assets
 DAILY_JOB_NAME = "daily_refunds"
 
 # One writer to the warehouse at a time (DuckDB allows one writing process): the in-process executor runs
-# the steps one after another in one process.
+# the steps one after another in one process, and PipelineResource holds the warehouse's run lock from before
+# the first step to after the last, for every run (schedule, sensor, UI, command line), and writes its report.
 daily_job = define_asset_job(
     DAILY_JOB_NAME,
     selection=AssetSelection.all(),
@@ -36,7 +36,7 @@ defs = Definitions(
     asset_checks=[*ingest_checks, *quality_checks],
     jobs=[daily_job],
     schedules=[daily_schedule],
-    sensors=[landing_sensor, *build_report_sensors(daily_job)],
+    sensors=[landing_sensor],
     resources={"pipeline": PipelineResource(), "dbt": dbt_resource()},
     executor=in_process_executor,
 )

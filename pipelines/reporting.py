@@ -1,8 +1,9 @@
 """The run report is written after every run, successful or not: auditors need to see a blocked gate too.
 
-The command line writes it when its in-process run ends; for runs launched by the schedule or the sensor, run
-status sensors (success and failure) write it from the run's events. The warehouse is read read-only once the
-run has ended, so the report never competes with the pipeline for the write lock.
+Every run writes its own report when it ends, from within the run (``pipelines/run_scope.py``), whoever started
+it: the command line, the schedule, the sensor or the UI. A run that died before it could (killed, power cut) is
+reported by the next run, from what its lock file and the Dagster instance say. The report reads the warehouse
+through a read-only connection while the run still holds the run lock, so no other run competes with it.
 """
 
 from __future__ import annotations
@@ -11,17 +12,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from dagster import (
-    DagsterEventType,
-    DagsterInstance,
-    DagsterRunStatus,
-    EventRecordsFilter,
-    RunStatusSensorContext,
-    run_status_sensor,
-)
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from pipelines.run_date import AS_OF_TAG, parse_as_of
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import Settings
+
+_FINAL_STATUSES = {DagsterRunStatus.SUCCESS: "SUCCESS", DagsterRunStatus.FAILURE: "FAILURE"}
 
 
 def check_rows(evaluations) -> list[dict]:
@@ -37,6 +33,31 @@ def check_rows(evaluations) -> list[dict]:
         }
         for e in evaluations
     ]
+
+
+def checks_in_instance(instance: DagsterInstance | None, run_id: str) -> list[dict]:
+    """The asset check evaluations a run recorded in the Dagster instance (none when it is not there)."""
+    if instance is None:
+        return []
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
+    return check_rows([r.event_log_entry.dagster_event.event_specific_data for r in records])
+
+
+def status_in_instance(instance: DagsterInstance | None, run_id: str, raised: bool) -> str:
+    """SUCCESS or FAILURE: the run's final status when the instance has it, else (the run is ending now) FAILURE
+    when a step failed or the run is ending on an exception."""
+    run = instance.get_run_by_id(run_id) if instance is not None else None
+    if run is not None and run.status in _FINAL_STATUSES:
+        return _FINAL_STATUSES[run.status]
+    if raised:
+        return "FAILURE"
+    if instance is not None:
+        failures = instance.get_records_for_run(
+            run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}, limit=1
+        ).records
+        if failures:
+            return "FAILURE"
+    return "SUCCESS"
 
 
 def write_run_report(
@@ -76,39 +97,3 @@ def write_run_report(
 
 def _time(ts: float | None) -> str | None:
     return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds") if ts else None
-
-
-def _report_from_instance(context: RunStatusSensorContext, status: str) -> None:
-    run = context.dagster_run
-    instance: DagsterInstance = context.instance
-    records = instance.get_event_records(
-        EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION), limit=1000
-    )
-    evaluations = [
-        r.event_log_entry.dagster_event.event_specific_data for r in records if r.event_log_entry.run_id == run.run_id
-    ]
-    stats = instance.get_run_stats(run.run_id)
-    path = write_run_report(
-        load_settings(), run.run_id, run.tags, status, check_rows(evaluations), stats.start_time, stats.end_time
-    )
-    context.log.info(f"run report: {path}")
-
-
-def build_report_sensors(job):
-    @run_status_sensor(
-        run_status=DagsterRunStatus.SUCCESS,
-        monitored_jobs=[job],
-        description="Writes the auditors' run report after a successful run.",
-    )
-    def run_report_on_success(context: RunStatusSensorContext):
-        _report_from_instance(context, "SUCCESS")
-
-    @run_status_sensor(
-        run_status=DagsterRunStatus.FAILURE,
-        monitored_jobs=[job],
-        description="Writes the auditors' run report after a failed run (a blocked gate included).",
-    )
-    def run_report_on_failure(context: RunStatusSensorContext):
-        _report_from_instance(context, "FAILURE")
-
-    return [run_report_on_success, run_report_on_failure]

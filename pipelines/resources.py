@@ -1,18 +1,27 @@
-"""The pipeline's Dagster resource: its settings and the one writing connection to the warehouse."""
+"""The pipeline's Dagster resource: its settings, the one writing connection to the warehouse, and the run lock.
+
+Every step of every run uses this resource, so Dagster initialises it before the first step and tears it down
+after the last (the in-process executor initialises resources once per run): that is where a run takes the
+warehouse's run lock and, at the end, writes its report (``pipelines/run_scope.py``). A run started while
+another holds the lock fails there, before any step, with a message naming the holder.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 
 from pipelines.ingest.load import open_warehouse
 from pipelines.settings import Settings, load_settings
+
+# Dagster's name for the job `materialize()` builds (tests, scripts): such runs take the lock but write no report.
+EPHEMERAL_JOB_NAME = "__ephemeral_asset_job__"
 
 
 class PipelineResource(ConfigurableResource):
@@ -22,6 +31,25 @@ class PipelineResource(ConfigurableResource):
     landing_dir: str = ""
     warehouse_path: str = ""
     landing_settle_seconds: float = -1.0  # < 0: keep the settings file's value
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Generator[PipelineResource, None, None]:
+        from pipelines.run_scope import run_scope
+
+        run = context.run
+        if run is None:  # built outside a run (direct invocation): nothing to guard
+            yield self
+            return
+        with run_scope(
+            self.settings(),
+            run.run_id,
+            run.tags,
+            command=f"dagster job {run.job_name}",
+            instance=context.instance,
+            write_report=run.job_name != EPHEMERAL_JOB_NAME,
+            log=context.log.info if context.log else print,
+        ):
+            yield self
 
     def settings(self) -> Settings:
         s = load_settings(Path(self.settings_file) if self.settings_file else None)

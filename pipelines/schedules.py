@@ -15,6 +15,7 @@ from dagster import (
 
 from pipelines.ingest.files import scan_landing
 from pipelines.run_date import AS_OF_TAG
+from pipelines.run_lock import current_holder
 from pipelines.settings import load_settings
 
 
@@ -38,6 +39,9 @@ def build_schedule_and_sensor(job):
     )
     def landing_folder_sensor(context: SensorEvaluationContext):
         s = load_settings()
+        holder = current_holder(s.warehouse_path)
+        if holder is not None:  # a run is on: it would refuse a second one; the files wait for the next tick
+            return SkipReason(f"the warehouse is in use by {holder.describe()}")
         now = time.time()
         signatures = {}
         for p in scan_landing(s.landing_dir):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -97,10 +98,30 @@ def settings_file() -> Path:
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    path = path or settings_file()
+    """The settings from ``path``, else REFUNDS_SETTINGS, else refunds.yaml (defaults when that one is absent).
+
+    A file named explicitly (argument or REFUNDS_SETTINGS) must exist: silently using defaults would point the run
+    at other folders, even a new empty warehouse. Every error names the file, and the setting when there is one.
+    """
+    if path is not None:
+        path = Path(path).resolve()
+        if not path.is_file():
+            raise SettingsError(f"{path}: no such settings file")
+    else:
+        path = settings_file()
+        if os.environ.get("REFUNDS_SETTINGS") and not path.is_file():
+            raise SettingsError(f"{path}: no such settings file (named by REFUNDS_SETTINGS)")
+    try:
+        return _load(path)
+    except SettingsError as exc:
+        message = str(exc)
+        raise SettingsError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+
+
+def _load(path: Path) -> Settings:
     values: dict = {}
     if path.exists():
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loaded = _read_yaml(path) or {}
         if not isinstance(loaded, dict):
             raise SettingsError(f"{path}: expected a mapping of setting: value at the top level")
         sections = ("paths", "ingest", "schedule", "export")
@@ -125,7 +146,43 @@ def load_settings(path: Path | None = None) -> Settings:
     return _validate(Settings(**resolved, source_file=path))
 
 
+def _read_yaml(path: Path):
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        # The context mark is where the broken construct (often the setting's value) starts; the problem mark is
+        # where the parser gave up, which can be the end of the file.
+        mark = exc.context_mark or exc.problem_mark
+        where = ""
+        if mark is not None:
+            text = path.read_text(encoding="utf-8").splitlines()[mark.line : mark.line + 1]
+            where = f", line {mark.line + 1}" + (f" ({text[0].strip()!r})" if text and text[0].strip() else "")
+        what = "; ".join(str(part) for part in (exc.context, exc.problem) if part)
+        raise SettingsError(f"{path}{where}: not valid YAML: {what}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: not valid YAML: {exc}") from None
+
+
+@cache
+def _duckdb_memory_limit_error(value: str) -> str | None:
+    """DuckDB's own verdict on a memory limit (its size syntax: 3GB, 3 GiB, 75%, ...): None when it accepts it."""
+    import duckdb
+
+    try:
+        duckdb.connect(":memory:", config={"memory_limit": value}).close()
+    except duckdb.Error as exc:
+        return str(exc).split(": ", 1)[-1]
+    return None
+
+
 def _validate(s: Settings) -> Settings:
+    if not isinstance(s.duckdb_memory_limit, str):
+        raise SettingsError(
+            f"duckdb_memory_limit must be a size with its unit, such as 3GB, got {s.duckdb_memory_limit!r}"
+        )
+    error = _duckdb_memory_limit_error(s.duckdb_memory_limit)
+    if error:
+        raise SettingsError(f"duckdb_memory_limit: {s.duckdb_memory_limit!r} is not a DuckDB size: {error}")
     if not isinstance(s.landing_settle_seconds, int | float) or s.landing_settle_seconds < 0:
         raise SettingsError(f"landing_settle_seconds must be a number >= 0, got {s.landing_settle_seconds!r}")
     if not isinstance(s.header_search_lines, int) or not 1 <= s.header_search_lines <= 1000:

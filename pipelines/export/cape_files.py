@@ -2,9 +2,12 @@
 
 One column headed exactly `Entry Number`, one 11-character entry number per row, no duplicates, at most 9,999
 rows, under 1 MB, ASCII without BOM; the line ending is a setting (CRLF, as Excel's "CSV (Comma delimited)"
-writes, by default). Every file's text is built by DuckDB in one set-based query, written to a temporary name
-and renamed when complete.
-One folder per as_of date: re-running the same day rewrites the same files.
+writes, by default). Every file's text is built by DuckDB in one set-based query.
+
+One folder per as_of date, replaced as a whole (``pipelines/folder_swap.py``): re-running the same day replaces
+the day's set. The register ``export.exported_entries`` (entry -> file) and ``export.export_sets`` (the day's
+manifest and its sha256) commit in one transaction before the folder is swapped in, so the register and the
+files never disagree once ``recover_exports`` has run (every run starts with it).
 """
 
 from __future__ import annotations
@@ -12,21 +15,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from pipelines import folder_swap
 from pipelines.quality.frames import export_candidates_sql
 from pipelines.settings import PROJECT_ROOT
 
 HEADER = "Entry Number"
 MAX_ROWS = 9_999
 MAX_BYTES = 1_000_000
-FILE_PATTERN = re.compile(r"^cape_.+_\d{3}\.csv$")
 RULE_FILES = (
     "dbt_project/seeds/cape_rules.csv",
     "dbt_project/seeds/cape_entry_types.csv",
@@ -55,7 +58,8 @@ def rules_version() -> str:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9-]", "_", name)
+    safe = re.sub(r"[^A-Za-z0-9-]", "_", name)
+    return safe if safe == name else f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
 
 
 def _sha256(path: Path) -> str:
@@ -84,8 +88,15 @@ def write_export(
     line_ending: str = "\r\n",
     include_pending: bool = False,
 ) -> dict:
-    """Write the upload files and the manifest for ``as_of`` into ``out_dir``; register the exported entries."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write the upload files and the manifest for ``as_of`` as one set into ``out_dir``, and register them.
+
+    The set is written into a hidden staging folder beside ``out_dir``; the register (every entry with its file,
+    and the manifest with every file's sha256) commits in one transaction; then the folder is swapped in. A crash
+    before the commit leaves the previous set and its register; a crash after it leaves a committed staging folder
+    that ``recover_exports`` (run at the start of every run) swaps in.
+    """
+    ensure_export_tables(con)
+    recover_export_folder(con, out_dir)
     con.execute(
         f"create or replace temp table _candidates as {export_candidates_sql(include_pending)}", {"as_of": as_of}
     )
@@ -100,8 +111,8 @@ def write_export(
         """
     )
     # One query builds every file's text (set-based: thousands of declarations in one pass); Python only writes
-    # each text to a temporary name and renames it. The text is the header, then one entry per line, every line
-    # ended by the line ending.
+    # each text into the staging folder. The text is the header, then one entry per line, every line ended by the
+    # line ending.
     files = con.execute(
         """
         select f.file_number, f.planned_declaration_id, f.declaration_group, f.rows, f.principal, f.interest,
@@ -112,58 +123,167 @@ def write_export(
         """,
         {"header": HEADER, "eol": line_ending},
     ).fetchall()
-    # Files of an earlier run of the same day that this run no longer produces must not linger.
-    for stale in out_dir.iterdir():
-        if FILE_PATTERN.match(stale.name):
-            stale.unlink()
-    written: list[ExportFile] = []
-    for _, declaration_id, group, rows, principal, interest, text in files:
-        if rows > MAX_ROWS:
-            raise ValueError(f"{declaration_id}: {rows} rows exceed CBP's limit of {MAX_ROWS}")
-        data = text.encode("ascii")  # entry numbers are [A-Z0-9]: anything else fails here, not at CBP
-        name = f"cape_{_safe(group)}_{declaration_id.rsplit('-', 1)[1]}.csv"
-        if len(data) >= MAX_BYTES:
-            raise ValueError(f"{name}: {len(data)} bytes, CBP takes files under 1 MB")
-        final, temp = out_dir / name, out_dir / f".{name}.tmp"
-        temp.write_bytes(data)
-        os.replace(temp, final)
-        sha = hashlib.sha256(data).hexdigest()
-        written.append(ExportFile(name, declaration_id, group, rows, len(data), sha, str(principal), _text(interest)))
-    con.execute("delete from export.exported_entries where as_of_date = ?", [as_of])
-    if written:
-        register = pa.table(
-            {
-                "planned_declaration_id": [f.planned_declaration_id for f in written],
-                "file_name": [f.file_name for f in written],
-                "file_sha256": [f.sha256 for f in written],
-            }
-        )
-        con.register("_written", register)
-        con.execute(
-            "insert into export.exported_entries select c.entry_summary_number, c.planned_declaration_id, "
-            "w.file_name, w.file_sha256, $as_of, $run_id, current_timestamp "
-            "from _candidates c join _written w using (planned_declaration_id)",
-            {"as_of": as_of, "run_id": run_id},
-        )
-        con.unregister("_written")
-    manifest = {
-        "as_of": as_of.isoformat(),
-        "run_id": run_id,
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "rules_version": rules_version(),
-        "line_ending": "CRLF" if line_ending == "\r\n" else "LF",
-        "files": [asdict(f) for f in written],
-        "entries": sum(f.rows for f in written),
-        "ieepa_principal_amount": str(sum((_dec(f.ieepa_principal_amount) for f in written), _dec("0"))),
-        "held_back_awaiting_cape_response": con.execute(
-            "select count(*) from marts.fct_declaration_plan where entry_summary_number not in "
-            "(select entry_summary_number from _candidates)"
-        ).fetchone()[0],
-    }
-    _write_manifest(out_dir, manifest)
-    con.execute("drop table _candidates")
-    con.execute("drop table _files")
+    names = file_names([(declaration_id, group) for _, declaration_id, group, *_ in files])
+    token = folder_swap.new_token()
+    stage = folder_swap.stage_path(out_dir, token)
+    stage.mkdir(parents=True)
+    try:
+        written: list[ExportFile] = []
+        for _, declaration_id, group, rows, principal, interest, text in files:
+            name = names[declaration_id]
+            if rows > MAX_ROWS:
+                raise ValueError(f"{declaration_id}: {rows} rows exceed CBP's limit of {MAX_ROWS}")
+            data = text.encode("ascii")  # entry numbers are [A-Z0-9]: anything else fails here, not at CBP
+            if len(data) >= MAX_BYTES:
+                raise ValueError(f"{name}: {len(data)} bytes, CBP takes files under 1 MB")
+            folder_swap.write_durably(stage / name, data)
+            sha = hashlib.sha256(data).hexdigest()
+            written.append(
+                ExportFile(name, declaration_id, group, rows, len(data), sha, str(principal), _text(interest))
+            )
+        manifest = {
+            "as_of": as_of.isoformat(),
+            "run_id": run_id,
+            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "rules_version": rules_version(),
+            "line_ending": "CRLF" if line_ending == "\r\n" else "LF",
+            "files": [asdict(f) for f in written],
+            "entries": sum(f.rows for f in written),
+            "ieepa_principal_amount": str(sum((_dec(f.ieepa_principal_amount) for f in written), _dec("0"))),
+            "held_back_awaiting_cape_response": con.execute(
+                "select count(*) from marts.fct_declaration_plan where entry_summary_number not in "
+                "(select entry_summary_number from _candidates)"
+            ).fetchone()[0],
+        }
+        manifest_bytes = _write_manifest(stage, manifest)
+        folder_swap.fsync_tree(stage)
+        _register(con, as_of, run_id, written, manifest, manifest_bytes)
+    except Exception:
+        # Nothing committed (the register's transaction rolls back on any error): the staged set goes. After an
+        # interruption the outcome of the commit is not known here; the next run's recovery asks the register.
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    finally:
+        con.execute("drop table if exists _candidates")
+        con.execute("drop table if exists _files")
+    folder_swap.swap_in(stage, out_dir, token)
     return manifest
+
+
+def _register(con, as_of: dt.date, run_id: str, written: list[ExportFile], manifest: dict, manifest_bytes: bytes):
+    """The register of what the day's folder holds, committed as one transaction (entries and manifest)."""
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from export.exported_entries where as_of_date = ?", [as_of])
+        if written:
+            register = pa.table(
+                {
+                    "planned_declaration_id": [f.planned_declaration_id for f in written],
+                    "file_name": [f.file_name for f in written],
+                    "file_sha256": [f.sha256 for f in written],
+                }
+            )
+            con.register("_written", register)
+            con.execute(
+                "insert into export.exported_entries select c.entry_summary_number, c.planned_declaration_id, "
+                "w.file_name, w.file_sha256, $as_of, $run_id, current_timestamp "
+                "from _candidates c join _written w using (planned_declaration_id)",
+                {"as_of": as_of, "run_id": run_id},
+            )
+            con.unregister("_written")
+        con.execute("delete from export.export_sets where as_of_date = ?", [as_of])
+        con.execute(
+            "insert into export.export_sets values (?, ?, ?, ?, ?, ?, current_timestamp)",
+            [
+                as_of,
+                run_id,
+                hashlib.sha256(manifest_bytes).hexdigest(),
+                manifest_bytes.decode("utf-8"),
+                len(written),
+                manifest["entries"],
+            ],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def ensure_export_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists export")
+    con.execute(
+        """
+        create table if not exists export.export_sets (
+          as_of_date date not null,        -- the folder <exports_dir>/<as_of>/
+          run_id varchar not null,
+          manifest_sha256 varchar not null, -- sha256 of the folder's manifest.json: the set the register holds
+          manifest_json varchar not null,   -- that manifest: every file with its sha256, rows and amounts
+          files integer not null,
+          entries integer not null,
+          committed_at timestamp not null
+        )
+        """
+    )
+
+
+def committed_manifests(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """as_of (ISO) -> sha256 of the manifest the register committed for that day's folder."""
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'export' and table_name = 'export_sets'"
+    ).fetchone()[0]
+    if not exists:
+        return {}
+    rows = con.execute("select as_of_date, manifest_sha256 from export.export_sets").fetchall()
+    return {d.isoformat(): sha for d, sha in rows}
+
+
+def recover_export_folder(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[str]:
+    """Finish or roll back a half-done swap of one day's folder, as the register decides."""
+    return _recover(out_dir, committed_manifests(con))
+
+
+def recover_exports(exports_dir: Path, warehouse: Path) -> list[str]:
+    """Every half-done swap under ``exports_dir``: a staged set whose manifest the register committed is swapped
+    in, any other staged set is dropped (the register does not know it). Reads the register only when needed."""
+    pending = folder_swap.leftovers(exports_dir)
+    if not pending:
+        return []
+    committed: dict[str, str] = {}
+    if warehouse.exists():
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            committed = committed_manifests(con)
+        finally:
+            con.close()
+    done = []
+    for final in sorted(pending):
+        done += _recover(final, committed)
+    return done
+
+
+def _recover(final: Path, committed: dict[str, str]) -> list[str]:
+    def is_committed(stage: Path) -> bool:
+        manifest = stage / "manifest.json"
+        return manifest.exists() and committed.get(final.name) == _sha256(manifest)
+
+    return folder_swap.recover(final, is_committed)
+
+
+def file_names(declarations: list[tuple[str, str]]) -> dict[str, str]:
+    """declaration id -> upload file name ``cape_<group>_<nnn>.csv``, unique (also ignoring case).
+
+    A group (filer code or importer number) with characters a file name cannot carry is sanitised, and then also
+    given a short hash of the original, so two groups that sanitise alike (``12-3/4``, ``12-3:4``) keep two files.
+    """
+    names: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for declaration_id, group in declarations:
+        name = f"cape_{_safe(group)}_{declaration_id.rsplit('-', 1)[1]}.csv"
+        other = seen.setdefault(name.casefold(), declaration_id)
+        if other != declaration_id:
+            raise ValueError(f"declarations {other} and {declaration_id} would both be written to {name}")
+        names[declaration_id] = name
+    return names
 
 
 def _dec(v):
@@ -176,15 +296,10 @@ def _text(v) -> str | None:
     return None if v is None else str(v)
 
 
-def _sql_escape(s: str) -> str:
-    return s.replace("'", "''")
-
-
-def _write_manifest(out_dir: Path, manifest: dict) -> None:
-    body = json.dumps(manifest, indent=2) + "\n"
-    temp = out_dir / ".manifest.json.tmp"
-    temp.write_text(body, encoding="utf-8")
-    os.replace(temp, out_dir / "manifest.json")
+def _write_manifest(stage: Path, manifest: dict) -> bytes:
+    """manifest.json (what the register stores) and manifest.md (for people), into the staging folder."""
+    body = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
+    folder_swap.write_durably(stage / "manifest.json", body)
     lines = [
         f"# CAPE upload files, as of {manifest['as_of']}",
         "",
@@ -201,9 +316,18 @@ def _write_manifest(out_dir: Path, manifest: dict) -> None:
     for f in manifest["files"]:
         interest = f"{_dec(f['expected_interest_amount']):,.2f}" if f["expected_interest_amount"] else "n/a"
         lines.append(
-            f"| {f['file_name']} | {f['planned_declaration_id']} | {f['rows']:,} | "
+            f"| `{f['file_name']}` | {_md(f['planned_declaration_id'])} | {f['rows']:,} | "
             f"{_dec(f['ieepa_principal_amount']):,.2f} | {interest} | `{f['sha256'][:16]}…` |"
         )
-    temp = out_dir / ".manifest.md.tmp"
-    temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(temp, out_dir / "manifest.md")
+    folder_swap.write_durably(stage / "manifest.md", ("\n".join(lines) + "\n").encode("utf-8"))
+    return body
+
+
+def _md(text) -> str:
+    """Text from the data (a declaration id carries the filer code or importer number as exported), shown
+    literally in a Markdown table cell: every character that could open markup, HTML, an entity or a new cell
+    is backslash-escaped (CommonMark). File names need none: sanitised, and shown as code."""
+    return _MD_SPECIAL.sub(r"\\\g<0>", str(text))
+
+
+_MD_SPECIAL = re.compile(r"[\\`*_\[\]<>|&~!#]")

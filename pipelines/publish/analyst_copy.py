@@ -2,20 +2,29 @@
 
 Analysts never open the pipeline's working database (a reader's lock would block the nightly run). After each
 successful run the marts, and the ledger and quarantine for auditors, are copied into a new DuckDB file written
-in storage version v1.4.0 (readable by DuckDB 1.x clients: older DBeaver drivers, BI tools) and into Parquet; each
-file is written under a temporary name and renamed into place, so an analyst holding the old file open keeps
-reading it undisturbed and the next connection sees the new one.
+in storage version v1.4.0 (readable by DuckDB 1.x clients: older DBeaver drivers, BI tools) and into Parquet.
+
+The whole published folder is one set: it is built in a hidden staging folder beside it, with ``published.json``
+(the run, every table's rows, every file's sha256) written last, then swapped in as a whole
+(``pipelines/folder_swap.py``). An analyst holding the old file open keeps reading it undisturbed, the next
+connection sees the new one, and the DuckDB file and the Parquet files always come from the same run.
 """
 
 from __future__ import annotations
 
-import os
+import datetime as dt
+import hashlib
+import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from pipelines import folder_swap
+
 PUBLISHED_DB = "refunds_analytics.duckdb"  # not named like a schema (DESIGN pitfall)
+PUBLISHED_MANIFEST = "published.json"
 STORAGE_VERSION = "v1.4.0"
 AUDIT_TABLES = {"ingest.file_ledger": "audit.file_ledger", "quarantine.rejected_rows": "audit.rejected_rows"}
 
@@ -28,17 +37,49 @@ class Published:
 
 
 def publish(
-    warehouse: Path, out_dir: Path, schemas: tuple[str, ...] = ("marts",), duckdb_config: dict | None = None
+    warehouse: Path,
+    out_dir: Path,
+    schemas: tuple[str, ...] = ("marts",),
+    duckdb_config: dict | None = None,
+    run_id: str = "",
 ) -> Published:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    parquet_dir = out_dir / "parquet"
-    parquet_dir.mkdir(exist_ok=True)
-    final, temp = out_dir / PUBLISHED_DB, out_dir / f".{PUBLISHED_DB}.tmp"
-    temp.unlink(missing_ok=True)
+    recover_published(out_dir)
+    token = folder_swap.new_token()
+    stage = folder_swap.stage_path(out_dir, token)
+    (stage / "parquet").mkdir(parents=True)
+    try:
+        counts = _copy(warehouse, stage, schemas, duckdb_config)
+        files = {p.relative_to(stage).as_posix(): _sha256(p) for p in sorted(stage.rglob("*")) if p.is_file()}
+        manifest = {
+            "run_id": run_id,
+            "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "tables": counts,
+            "files": files,
+        }
+        # Written last: a staging folder with its manifest is complete.
+        folder_swap.write_durably(stage / PUBLISHED_MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+        folder_swap.fsync_tree(stage)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    folder_swap.swap_in(stage, out_dir, token)
+    return Published(out_dir / PUBLISHED_DB, out_dir / "parquet", counts)
+
+
+def recover_published(out_dir: Path) -> list[str]:
+    """Finish or roll back a half-done swap of the published folder.
+
+    The current folder is renamed away only once the new one is complete, so a complete staging folder with no
+    current folder is the new set mid-swap: it goes in. Any other staging folder is dropped.
+    """
+    return folder_swap.recover(out_dir, lambda stage: not out_dir.exists() and (stage / PUBLISHED_MANIFEST).exists())
+
+
+def _copy(warehouse: Path, stage: Path, schemas: tuple[str, ...], duckdb_config: dict | None) -> dict[str, int]:
     con = duckdb.connect(config=duckdb_config or {})
     try:
         con.execute("attach ? as wh (read_only)", [str(warehouse)])
-        con.execute(f"attach ? as pub (storage_version '{STORAGE_VERSION}')", [str(temp)])
+        con.execute(f"attach ? as pub (storage_version '{STORAGE_VERSION}')", [str(stage / PUBLISHED_DB)])
         sources = {
             f"{s}.{t}": f"{s}.{t}"
             for s, t in con.execute(
@@ -54,14 +95,19 @@ def publish(
             # names come from the warehouse catalog (our own schemas and models), not from user input
             con.execute(f"create table pub.{target} as select * from wh.{source}")
             counts[target] = con.execute(f"select count(*) from pub.{target}").fetchone()[0]
-            parquet, parquet_temp = parquet_dir / f"{target}.parquet", parquet_dir / f".{target}.parquet.tmp"
-            con.execute(f"copy wh.{source} to '{_q(parquet_temp)}' (format parquet)")
-            os.replace(parquet_temp, parquet)
+            con.execute(f"copy wh.{source} to '{_q(stage / 'parquet' / f'{target}.parquet')}' (format parquet)")
         con.execute("detach pub")
     finally:
         con.close()
-    os.replace(temp, final)
-    return Published(final, parquet_dir, counts)
+    return counts
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _q(path: Path) -> str:

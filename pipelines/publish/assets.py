@@ -15,13 +15,16 @@ MART_KEYS = sorted((k for k in ieepa_dbt_assets.keys if k.path[0] == "marts"), k
     group_name="publish",
     owners=["team:data-engineering"],
     description="The marts (and the ledger and quarantine, schema audit) copied to data/published/"
-    "refunds_analytics.duckdb (DuckDB storage v1.4.0, readable by 1.x clients) and to Parquet, each written under "
-    "a temporary name and renamed: analysts never open the working warehouse, and never block or see a half-run.",
+    "refunds_analytics.duckdb (DuckDB storage v1.4.0, readable by 1.x clients) and to Parquet, with published.json; "
+    "the folder is built beside the old one and swapped in as a whole: analysts never open the working warehouse, "
+    "never block it, and never see a half-run or a mix of two runs.",
 )
 def analyst_copy(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     settings = pipeline.settings()
     limits = {"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads}
-    published = publish(settings.warehouse_path, settings.published_dir, duckdb_config=limits)
+    published = publish(
+        settings.warehouse_path, settings.published_dir, duckdb_config=limits, run_id=context.run.run_id
+    )
     context.log.info(f"published {len(published.tables)} tables to {published.database}")
     return MaterializeResult(
         metadata={

@@ -9,6 +9,8 @@ GX validates pandas frames, not GX's SQL datasource (DESIGN: its SQLAlchemy path
 
 from __future__ import annotations
 
+import copy
+import html
 import os
 from dataclasses import dataclass, field
 from functools import cache
@@ -106,14 +108,13 @@ def validate_frame(suite_name: str, frame, key_column: str | None, docs_dir: Pat
     result_format = {"result_format": "COMPLETE", "partial_unexpected_count": SAMPLE_LIMIT}
     if key_column and len(frame):
         result_format["unexpected_index_column_names"] = [key_column]
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir else []
     checkpoint = context.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=suite_name, validation_definitions=[definition], actions=actions, result_format=result_format
-        )
+        gx.Checkpoint(name=suite_name, validation_definitions=[definition], actions=[], result_format=result_format)
     )
     run = checkpoint.run(batch_parameters={"dataframe": frame})
-    validation = next(iter(run.run_results.values()))
+    result_id, validation = next(iter(run.run_results.items()))
+    if docs_dir:
+        _publish_escaped(context, result_id, suite_name)
     failures = []
     for r in validation.results:
         if r.success:
@@ -132,6 +133,36 @@ def validate_frame(suite_name: str, frame, key_column: str | None, docs_dir: Pat
             )
         )
     return SuiteOutcome(suite_name, bool(validation.success), len(validation.results), len(frame), failures)
+
+
+def _publish_escaped(context, result_id, suite_name: str) -> None:
+    """Add the validation to the run's Data Docs with every value from the data HTML-escaped.
+
+    GX puts unexpected values and row keys into its pages as raw HTML: a value such as ``<script>`` in a failing
+    row would run in the auditor's browser. The stored copy the pages are built from is escaped; the result the
+    pipeline reads (``validate_frame``'s return) keeps the values as they are.
+    """
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    store = context.validation_results_store
+    shown = copy.deepcopy(store.get(result_id))
+    for r in shown.results:
+        if r.result:
+            r.result = _escaped(r.result)
+    store.set(result_id, shown)
+    context.build_data_docs(
+        site_names=["run_site"], resource_identifiers=[result_id, ExpectationSuiteIdentifier(name=suite_name)]
+    )
+
+
+def _escaped(value):
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    return value
 
 
 def _suite_dict(suite) -> dict:

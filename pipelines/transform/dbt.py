@@ -31,6 +31,7 @@ from pydantic import Field
 
 from pipelines.resources import PipelineResource
 from pipelines.run_date import AS_OF_TAG, parse_as_of
+from pipelines.transform.dbt_child import PARENT_PID_ENV
 from pipelines.transform.mart_metadata import figures_for
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -57,10 +58,12 @@ def get_dbt_project() -> DbtProject:
 
 
 def dbt_executable() -> str:
-    """The ``dbt`` beside the running Python (the virtual environment's bin/), else the one on PATH."""
-    beside = Path(sys.executable).parent / ("dbt.exe" if os.name == "nt" else "dbt")
-    if beside.exists():
-        return str(beside)
+    """``refunds-dbt`` beside the running Python (dbt that dies with this process: see dbt_child.py), else the
+    ``dbt`` beside it (the virtual environment's bin/), else the one on PATH."""
+    for name in ("refunds-dbt", "dbt.exe" if os.name == "nt" else "dbt"):
+        beside = Path(sys.executable).parent / name
+        if beside.exists():
+            return str(beside)
     on_path = shutil.which("dbt")
     if on_path:
         return on_path
@@ -86,7 +89,7 @@ def _parse_manifest(project: DbtProject) -> Path:
         cmd = [dbt_executable(), "parse", "--quiet", "--no-partial-parse"]
         cmd += ["--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir)]
         cmd += ["--target-path", str(scratch), "--log-path", str(scratch)]
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", PARENT_PID_ENV: str(os.getpid())}
         done = subprocess.run(cmd, cwd=project.project_dir, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0 or not (scratch / "manifest.json").exists():
             output = (done.stdout + done.stderr).strip()[-4000:]
@@ -225,6 +228,7 @@ def ieepa_dbt_assets(
     ``config.as_of``."""
     pipeline.export_warehouse_for_dbt()  # dbt's profile then points at the warehouse the settings name
     os.environ.update(config.dbt_env(context.run.tags))
+    os.environ[PARENT_PID_ENV] = str(os.getpid())  # dbt dies with this process (dbt_child.py)
     args = config.build_args()
     context.log.info(f"dbt {' '.join(args)} ({AS_OF_ENV}={os.environ[AS_OF_ENV]})")
     # Events are held until dbt exits (it holds the warehouse's write lock), then yielded with row counts and key
