@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 import duckdb
 
+from pipelines.ingest.layouts import REPORTS
 from pipelines.reports.charts import Bar, column_chart, hbar_chart, stacked_hbar_chart
 
 REPORT_NAME = "run_report.html"
@@ -46,7 +47,8 @@ SECTIONS = {
     "interest": "3. Interest variance distribution",
     "offsets": "4. Offsets by type",
     "quarantine": "5. Quarantined rows and refused files",
-    "quality": "6. Data-quality checks and export files",
+    "layouts": "6. What your exports lack",
+    "quality": "7. Data-quality checks and export files",
     "tables": "Appendix: tables in the warehouse",
 }
 
@@ -359,6 +361,36 @@ def _eligibility(wh: _Warehouse) -> str:
         ]
     else:
         parts.append(_not_built(rules))
+    if wh.has(rules, "evidence") and wh.has(elig, "importer_number"):
+        review_sql = """
+            with held as (
+                select e.entry_summary_number, e.importer_number, e.ieepa_principal_amount, e.reason_codes,
+                    string_agg(r.rule_name || coalesce(': ' || r.evidence, ''), '; ' order by r.rule_id) as seen
+                from marts.fct_entry_eligibility e
+                join marts.fct_entry_rule_results r
+                    on r.entry_summary_number = e.entry_summary_number and r.outcome = 'needs_review'
+                where e.eligibility_status = 'needs_review'
+                group by e.entry_summary_number, e.importer_number, e.ieepa_principal_amount, e.reason_codes
+            )
+            select *, count(*) over () as entries from held
+            order by abs(ieepa_principal_amount) desc, entry_summary_number
+            limit ?
+        """
+        review = wh.rows(review_sql, [LIST_LIMIT])
+        parts += [
+            "<h3>Entries held back for review</h3>",
+            '<p class="note">Nothing of these entries is filed until a person has looked: an anomaly of the entry, '
+            "or an input the rule needs that nobody has and whose rule says review. The other entries go on.</p>",
+            _table(
+                ["entry", "importer", "IEEPA principal", "reasons", "what the rules saw"],
+                [(n, i, money(p), r, ev) for n, i, p, r, ev, _c in review],
+                numeric=(2,),
+            )
+            if review
+            else '<p class="chart-empty">No entry is held back for review.</p>',
+            _more((review[0][5] - len(review)) if review else 0, "entries held back"),
+            _query(review_sql),
+        ]
     combo_sql = """
             select eligibility_status, coalesce(reason_codes, '') as reason_codes, count(*) as entries,
                 coalesce(sum(ieepa_principal_amount), 0) as principal
@@ -722,6 +754,50 @@ def _quarantine(wh: _Warehouse) -> str:
     return _section("quarantine", "".join(parts))
 
 
+def _layouts(wh: _Warehouse) -> str:
+    """Per report, the layouts loaded and the optional columns the exports lacked, with what each costs."""
+    ledger = "ingest.file_ledger"
+    if not wh.has(ledger, "report_code", "columns_missing", "layout_variant"):
+        return _section("layouts", _not_built(ledger))
+    variant_sql = """
+            select report_code, coalesce(layout_variant, '(not recorded)') as layout, count(*) as files
+            from ingest.file_ledger where status = 'loaded'
+            group by all order by report_code, files desc
+    """
+    missing_sql = """
+            select report_code, column_name, count(*) as files,
+                (select count(*) from ingest.file_ledger a where a.status = 'loaded'
+                    and a.report_code = m.report_code) as report_files
+            from (
+                select report_code, unnest(columns_missing) as column_name
+                from ingest.file_ledger where status = 'loaded'
+            ) as m
+            group by all order by report_code, column_name
+    """
+    variants = wh.rows(variant_sql)
+    costs = []
+    for code, column, files, of in wh.rows(missing_sql):
+        report = REPORTS.get(code)
+        known = {c.name: c for c in report.columns} if report else {}
+        if column in known and known[column].when_missing:
+            costs.append((report.title, column, f"{files:,} of {of:,}", known[column].when_missing))
+    parts = [
+        _sources(ledger),
+        "<h3>Layouts read</h3>",
+        _table(["report", "layout (pipelines/ingest/report_layouts.yaml)", "files"], variants, numeric=(2,))
+        if variants
+        else '<p class="chart-empty">No file loaded.</p>',
+        _query(variant_sql),
+        "<h3>Optional columns your exports lack, and what each costs</h3>",
+        _table(["report", "column", "files without it", "what it costs"], costs)
+        if costs
+        else '<p class="chart-empty">Every optional column that anything reads was in every export.</p>',
+        '<p class="note">Run <code>refunds inspect FILE</code> on an export to see how it was read.</p>',
+        _query(missing_sql),
+    ]
+    return _section("layouts", "".join(parts))
+
+
 def _quality(wh: _Warehouse, run: dict, out_dir: Path, data_docs_index: Path | None) -> str:
     parts = []
     if data_docs_index is not None:
@@ -992,6 +1068,7 @@ def render_run_report(
             _interest(wh),
             _offsets(wh),
             _quarantine(wh),
+            _layouts(wh),
             _quality(wh, run, out_dir, data_docs_index),
             _tables(wh),
         ]
