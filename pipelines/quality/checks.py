@@ -79,7 +79,14 @@ def cape_export_candidates_valid(context: AssetCheckExecutionContext, pipeline: 
     )
 
 
-@asset_check(asset=REFUNDABLE, blocking=True, description="GX suite marts_entry_refundable: amounts never negative.")
+@asset_check(
+    asset=ELIGIBILITY,
+    additional_deps=[REFUNDABLE],
+    blocking=True,
+    description="GX suite marts_entry_refundable: the amounts of every entry that can be filed are never negative, "
+    "one row per entry. An entry whose amounts are negative is an anomaly of that entry: the rules hold it back "
+    "for review (negative_ieepa_principal) and the others go on; this gate proves none of them can be filed.",
+)
 def refundable_amounts_valid(context: AssetCheckExecutionContext, pipeline: PipelineResource) -> AssetCheckResult:
     return _run_suite(
         context,

@@ -68,9 +68,11 @@ def held_back(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
 
 
 def entry_refundable(con: duckdb.DuckDBPyConnection):
+    """The amounts of the entries that can be filed (eligible as of the run's date)."""
     return con.execute(
-        "select entry_summary_number, ieepa_principal_amount, non_refundable_duty_amount "
-        "from marts.fct_entry_refundable"
+        "select r.entry_summary_number, r.ieepa_principal_amount, r.non_refundable_duty_amount "
+        "from marts.fct_entry_refundable r join marts.fct_entry_eligibility e using (entry_summary_number) "
+        "where e.is_eligible"
     ).df()
 
 
