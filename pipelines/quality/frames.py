@@ -16,13 +16,16 @@ def export_candidates_sql(include_pending: bool) -> str:
     pending_filter = "" if include_pending else "where p.entry_summary_number not in (select * from pending)"
     return f"""
         with
-        -- sent in an earlier run, and no declaration of it submitted since then shows in ES-022 yet
+        -- sent in an earlier run, and no declaration of it submitted since then shows in ES-022 yet: one submitted
+        -- on or after the export's date, or, when the export gives no submission date, first seen in an ES-022
+        -- export made after the upload file was written
         pending as (
             select distinct x.entry_summary_number from export.exported_entries x
             where x.as_of_date <> $as_of and not exists (
                 select 1 from staging.stg_ace__es022_cape_entries c
                 where c.entry_summary_number = x.entry_summary_number
-                    and c.declaration_submission_date >= x.as_of_date)
+                    and case when c.is_declaration_date_estimated then c.declaration_first_seen_at > x.exported_at
+                        else c.declaration_submission_date >= x.as_of_date end)
         ),
         -- on record as accepted (or in a state nobody knows) on any declaration, whatever its date
         accepted as (

@@ -26,7 +26,7 @@ first_seen as (
 
     select
         cape_declaration_number,
-        cast(min(_file_modified_at) as date) as first_seen_date
+        min(_file_modified_at) as first_seen_at
     from source
     group by cape_declaration_number
 
@@ -44,12 +44,13 @@ renamed as (
         {{ filer_code('s.entry_summary_number') }} as filer_code,
         s.filer_code as declaration_filer_code,
         s.importer_number,
-        coalesce(s.declaration_submission_date, f.first_seen_date) as declaration_submission_date,
+        coalesce(s.declaration_submission_date, cast(f.first_seen_at as date)) as declaration_submission_date,
         case
             when s.declaration_submission_date is not null then 'reported'
             else 'first_export_showing_it'
         end as declaration_date_basis,
         s.declaration_submission_date is null as is_declaration_date_estimated,
+        f.first_seen_at as declaration_first_seen_at,
         s.cape_entry_status,
         st.meaning as cape_status_meaning,
         st.blocks_refiling as cape_status_blocks_refiling,
