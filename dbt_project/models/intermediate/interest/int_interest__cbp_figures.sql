@@ -14,15 +14,22 @@
 
 with
 
+es701_exports as (
+
+    -- an export without any reason code: the optional column is absent (or never filled)
+    select _load_id, max(liquidation_reason_code) is null as export_lacks_reason_codes
+    from {{ ref('stg_ace__es701_liquidations') }}
+    group by _load_id
+
+),
+
 es701_rows as (
 
-    select
-        *,
-        -- an export without any reason code: the optional column is absent (or never filled)
-        max(liquidation_reason_code) over (partition by _load_id) is null as export_lacks_reason_codes
-    from {{ ref('stg_ace__es701_liquidations') }}
-    where liquidation_date is not null
-        and liquidation_date <= {{ as_of_date() }}
+    select l.*, x.export_lacks_reason_codes
+    from {{ ref('stg_ace__es701_liquidations') }} as l
+    inner join es701_exports as x on l._load_id = x._load_id
+    where l.liquidation_date is not null
+        and l.liquidation_date <= {{ as_of_date() }}
 
 ),
 
