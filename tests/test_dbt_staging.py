@@ -300,7 +300,7 @@ def test_seeds_keep_namibia_and_types(built_warehouse, manifest):
     assert _query(
         built_warehouse,
         "select rate_status, rate_needs_verification from staging.stg_reference__interest_rates "
-        "where quarter = '2026Q3'",
+        "where quarter = '2027Q1'",
     ) == [("UNVERIFIED", True)]
 
 

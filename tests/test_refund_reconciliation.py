@@ -267,3 +267,43 @@ def test_worklist_is_ordered_by_value_and_chases_the_held_money_and_open_debts(w
     debts = _rows(warehouse, "select debt_key from marts.fct_offset_debts where not is_closed")
     assert {i["debt_key"] for i in items if i["debt_key"]} == {d["debt_key"] for d in debts}
     assert all(i["next_action"] and i["chase_with"] for i in items)
+
+
+def _quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def test_expected_interest_on_rates_not_confirmed_says_so(recon):
+    """A refund whose expected interest runs through a quarter whose rate is not CONFIRMED (the seed's status,
+    REFERENCE.md s.5) says so; the quarters come from the truth's deposit and CAPE liquidation dates."""
+    with (PROJECT_ROOT / "dbt_project" / "seeds" / "interest_rates.csv").open(newline="", encoding="utf-8") as f:
+        status = {dt.date.fromisoformat(r["quarter_start"]): r["status"] for r in csv.DictReader(f)}
+    unconfirmed = defaultdict(bool)
+    for e in _truth("entries.csv"):
+        if not e["refund_number"] or _dec(e["ieepa_principal"]) == 0:
+            continue
+        day, end = dt.date.fromisoformat(e["deposit_date"]), dt.date.fromisoformat(e["cape_liquidation_date"])
+        quarters = set()
+        while day < end:
+            quarters.add(_quarter_start(day))
+            day += dt.timedelta(days=1)
+        unconfirmed[e["refund_number"]] |= any(status.get(q, "ASSUMED") != "CONFIRMED" for q in quarters)
+    assert any(
+        unconfirmed.values()
+    )  # CAPE pays from 2026Q2, a SECONDARY quarter (a CONFIRMED-only refund: test_interest)
+    for number, flag in unconfirmed.items():
+        assert recon[number]["expected_interest_uses_unverified_rate"] == flag, number
+
+
+def test_held_refunds_count_their_days_and_cost_no_interest_after_liquidation(recon):
+    """Interest runs to the (re)liquidation (REFERENCE.md s.5) and CBP holds a refund after it certified it: the
+    hold counts its days but suspends none of the interest period."""
+    held = _held_refunds()
+    assert held
+    liquidated = {e["refund_number"]: e["cape_liquidation_date"] for e in _truth("entries.csv") if e["refund_number"]}
+    for number in held:
+        r = recon[number]
+        assert r["is_ach_held"] and r["ach_hold_end_date"] is None, number
+        assert r["ach_hold_start_date"] > dt.date.fromisoformat(liquidated[number]), number
+        assert r["ach_held_days"] == (dt.date.fromisoformat(AS_OF) - r["ach_hold_start_date"]).days, number
+    assert all(r["interest_suspended_days_max"] == 0 for r in recon.values())

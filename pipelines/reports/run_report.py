@@ -577,12 +577,31 @@ def _interest(wh: _Warehouse) -> str:
     """
     found = {b: (n, s) for b, n, s in wh.rows(bins_sql)}
     stated, entries = wh.rows(f"select count(interest_variance_amount), count(*) from {table}")[0]
+    assumed_sql, assumed = "", ""
+    if wh.has(table, "rate_basis_is_assumed", "rate_basis"):
+        # an importer without a profile gets the rate basis a setting assumes: say so, it moves all its figures
+        assumed_sql = f"""
+            select count(distinct importer_number), count(*),
+                coalesce(string_agg(distinct rate_basis, ', ' order by rate_basis), '')
+            from {table} where rate_basis_is_assumed
+        """
+        importers, assumed_entries, bases = wh.rows(assumed_sql)[0]
+        assumed = (
+            f'<p class="callout"><strong data-figure="rate_basis_assumed_importers">{count(importers)}</strong> '
+            f'importers without a profile (<span data-figure="rate_basis_assumed_entries">{count(assumed_entries)}'
+            f"</span> entries): their interest uses an assumed rate basis ({_e(bases)}, dbt var "
+            "interest_rate_basis_when_importer_unknown); add them to the importer profiles.</p>"
+            if importers
+            else '<p class="note">Every importer has a profile: no interest figure rests on an assumed rate basis '
+            '(<span data-figure="rate_basis_assumed_importers">0</span> importers).</p>'
+        )
     bins = [(b, label, colour, *found.get(b, (0, None))) for b, label, colour in VARIANCE_BINS]
     parts = [
         _sources(table),
         f'<p class="note">Variance = the interest CBP states \u2212 the interest expected by CBP\'s own method '
         f"(daily compound). {count(stated)} of {count(entries)} entries have a figure from CBP; the others are "
         "not stated yet and are not in the chart. Tolerance as in the mart (dbt var interest_tolerance_amount).</p>",
+        assumed,
         column_chart(
             [Bar(label, n, colour) for _b, label, colour, n, _s in bins],
             "Entries by interest variance",
@@ -596,6 +615,7 @@ def _interest(wh: _Warehouse) -> str:
             numeric=(1, 2),
         ),
         _query(bins_sql),
+        _query(assumed_sql, "Query (importers on an assumed rate basis)") if assumed_sql else "",
     ]
     if wh.has(table, "variance_diagnosis"):
         diag_sql = """

@@ -32,7 +32,10 @@ KEY_FIGURES: Mapping[AssetKey, str] = {
     AssetKey(["marts", "fct_entry_interest"]): """
         select coalesce(sum(interest_cbp_daily_compound), 0) as interest_owed_usd,
                coalesce(sum(cbp_interest_amount), 0) as interest_stated_by_cbp_usd,
-               count(*) filter (where interest_variance_status = 'underpaid') as entries_interest_underpaid
+               count(*) filter (where interest_variance_status = 'underpaid') as entries_interest_underpaid,
+               count(*) filter (where variance_diagnosis = 'none_matches') as entries_interest_unexplained,
+               count(distinct importer_number) filter (where rate_basis_is_assumed) as importers_rate_basis_assumed,
+               count(*) filter (where rate_basis_is_assumed) as entries_rate_basis_assumed
         from marts.fct_entry_interest""",
     AssetKey(["marts", "fct_refund_reconciliation"]): """
         select coalesce(sum(unexplained_amount), 0) as unexplained_variance_usd,

@@ -3,12 +3,17 @@
 --
 -- Deposit date: the statement payment date (periodic monthly statements pay mid next month) when present, else
 --   the entry summary date + var deposit_estimate_days (else the entry date), flagged as estimated.
--- End date: the CAPE (re)liquidation date (19 CFR 24.36: interest runs to liquidation, not payment). Before
---   liquidation, an estimate, flagged: an accepted entry liquidates about var
---   estimated_liquidation_days_after_acceptance days after its declaration (SECONDARY), and not before the
---   as_of date (it has not liquidated yet); an entry not accepted in CAPE accrues to the as_of date.
+-- End date: the CAPE (re)liquidation date (19 CFR 24.36: interest runs to liquidation, not payment), its basis
+--   from int_interest__cbp_figures (reason_code_36, rev615_liquidation_date, es022_liquidation_date,
+--   liquidation_after_acceptance). Before liquidation, an estimate, flagged: an accepted entry liquidates about var
+--   estimated_liquidation_days_after_acceptance days after its declaration (SECONDARY), and not before the as_of
+--   date (it has not liquidated yet); an entry not accepted in CAPE accrues to the as_of date.
+-- ACH hold: while a refund of the entry is held for missing ACH data no interest accrues (19 U.S.C. 1505(d),
+--   SECONDARY; var interest_suspended_while_ach_held, on by default). interest_held_days counts the period's days
+--   inside the hold; the readings cut the hold (suspension_*_date) out of their periods when the rule is on.
 -- Rate column: CBP's corporate or non-corporate overpayment column by the importer profile; an importer without a
---   profile gets var interest_rate_basis_when_importer_unknown (default noncorporate), flagged rate_basis_unknown.
+--   profile gets var interest_rate_basis_when_importer_unknown (default noncorporate), flagged
+--   rate_basis_is_assumed (a key figure of the run, a worklist item and a warning check say so).
 --
 -- Every entry with IEEPA principal is here whatever its CAPE eligibility (join marts.fct_entry_eligibility to
 -- narrow it): for an entry not yet filed the figure is the interest accrued so far.
@@ -76,11 +81,14 @@ dated as (
 
         -- rate basis
         p.is_corporate,
-        p.importer_number is null or p.is_corporate is null as rate_basis_unknown,
+        p.importer_number is null or p.is_corporate is null as rate_basis_is_assumed,
 
         -- CBP's figures
         c.refund_number,
-        c.cape_liquidation_date_source,
+        c.cape_liquidation_date_basis,
+        c.ach_hold_start_date,
+        c.ach_hold_end_date,
+        coalesce(c.ach_hold_is_estimated, false) as ach_hold_is_estimated,
         c.cbp_principal_amount,
         c.cbp_interest_amount,
         c.cbp_interest_source,
@@ -99,7 +107,7 @@ dated as (
 
 ),
 
-final as (
+ended as (
 
     select
         entry_summary_number,
@@ -119,8 +127,8 @@ final as (
             else {{ as_of_date() }}
         end as end_date,
         case
-            when cape_liquidation_date is not null then 'cape_liquidation_' || cape_liquidation_date_source
-            when estimated_liquidation_date > {{ as_of_date() }} then 'estimated_after_acceptance'
+            when cape_liquidation_date is not null then cape_liquidation_date_basis
+            when estimated_liquidation_date > {{ as_of_date() }} then 'estimated_from_acceptance'
             when accepted_submission_date is not null then 'as_of_date_accepted_not_liquidated'
             else 'as_of_date_not_accepted'
         end as end_date_basis,
@@ -128,7 +136,12 @@ final as (
         cape_liquidation_date,
         accepted_submission_date,
         is_corporate,
-        rate_basis_unknown,
+        case
+            when is_corporate then 'profile_corporate'
+            when is_corporate = false then 'profile_noncorporate'
+            else 'assumed_{{ unknown_basis }}'
+        end as rate_basis,
+        rate_basis_is_assumed,
         case
             when is_corporate then 'overpayment_corporate'
             when is_corporate = false then 'overpayment_noncorporate'
@@ -151,9 +164,78 @@ final as (
         payment_date,
         payment_date_source,
         rev603_refund_status,
-        rev603_refund_secondary_status
+        rev603_refund_secondary_status,
+        ach_hold_start_date,
+        ach_hold_end_date,
+        ach_hold_is_estimated
     from dated
+
+),
+
+held as (
+
+    -- the part of the period [deposit_date, end_date) inside the hold [start, end) (end NULL: still held)
+    select
+        *,
+        case when ach_hold_start_date > deposit_date then ach_hold_start_date else deposit_date end
+            as held_from_date,
+        case when ach_hold_end_date < end_date then ach_hold_end_date else end_date end as held_to_date
+    from ended
 
 )
 
-select * from final
+select
+    entry_summary_number,
+    importer_number,
+    filer_code,
+    entry_type_code,
+    entry_date,
+    entry_summary_date,
+    statement_payment_date,
+    principal_amount,
+    deposit_date,
+    deposit_date_basis,
+    deposit_date_is_estimated,
+    end_date,
+    end_date_basis,
+    end_date_is_estimated,
+    cape_liquidation_date,
+    accepted_submission_date,
+    is_corporate,
+    rate_basis,
+    rate_basis_is_assumed,
+    rate_column,
+    other_rate_column,
+    refund_number,
+    cbp_principal_amount,
+    cbp_interest_amount,
+    cbp_interest_source,
+    cbp_reports_disagree,
+    es701_interest_amount,
+    es022_interest_amount,
+    rev615_interest_amount,
+    payment_date,
+    payment_date_source,
+    rev603_refund_status,
+    rev603_refund_secondary_status,
+    ach_hold_start_date,
+    ach_hold_end_date,
+    ach_hold_is_estimated,
+    case
+        when ach_hold_start_date is null or held_to_date <= held_from_date then 0
+        else {{ dbt.datediff('held_from_date', 'held_to_date', 'day') }}
+    end as interest_held_days,
+    -- the hold every reading's period loses, when the rule is on
+    {%- if var('interest_suspended_while_ach_held') %}
+    case
+        when ach_hold_start_date is null or held_to_date <= held_from_date then 0
+        else {{ dbt.datediff('held_from_date', 'held_to_date', 'day') }}
+    end as interest_suspended_days,
+    ach_hold_start_date as suspension_start_date,
+    ach_hold_end_date as suspension_end_date
+    {%- else %}
+    0 as interest_suspended_days,
+    cast(null as date) as suspension_start_date,
+    cast(null as date) as suspension_end_date
+    {%- endif %}
+from held

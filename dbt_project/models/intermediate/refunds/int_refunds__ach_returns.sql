@@ -41,6 +41,8 @@ select
         refund_hold_status in ({% for s in released %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}),
         false
     ) as is_released,
+    -- when the export showing the latest status was saved (the reports date no release: see int_refunds__ach_holds)
+    _file_modified_at as latest_export_at,
     _source_file,
     _source_line
 from ranked

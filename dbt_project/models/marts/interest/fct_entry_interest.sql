@@ -1,23 +1,29 @@
 -- Per refundable entry: the interest CBP owes, by method side by side, next to what CBP stated, the variance, and
--- a diagnosis of the variance: which alternative reading CBP's figure matches.
+-- a diagnosis of CBP's figure: which reading of it matches.
 --
--- Diagnosis, first that applies (the alternatives are columns of this table, so an auditor can see them):
+-- CBP computes deterministically: a reading explains CBP's figure only when it is within var interest_match_amount
+-- (a cent) of it. A figure no reading matches is none_matches and its variance is unexplained however small; var
+-- interest_tolerance_amount only decides what is worth chasing (interest_variance_status), never what is explained.
+-- Diagnosis, first that applies (the readings are columns of this table, so an auditor can see them):
 --   not_stated                  CBP has stated no figure for the entry (yet)
---   principal_short_paid /      CBP's principal differs from the IEEPA duty deposited (ES-003): checked first,
---   principal_over_paid         since every interest figure is computed on the principal
---   matches_expected            |CBP interest - cbp_daily_compound| <= var interest_match_amount (a cent)
---   <reading>                   the first alternative reading, in the order below, within interest_match_amount
---                               of CBP's figure (an exact match, even when the variance is within tolerance)
---   within_tolerance            |variance| <= var interest_tolerance_amount and no reading matches exactly
---   <reading>                   the first alternative reading within interest_tolerance_amount of CBP's figure
---   none_matches                nothing explains CBP's figure
--- Readings, in order: entry_date_as_deposit_date, payment_date_as_end_date, single_rate_whole_period,
--- simple_not_compound, vendor_tier_applied (corporate importers), other_rate_column (CBP used the other column
--- of its table: non-corporate for a corporation or the reverse).
+--   principal_short_paid /      CBP's principal differs from the IEEPA duty deposited (ES-003) and its interest is
+--   principal_over_paid         the interest on the principal it paid, or on the deposit, within a cent (or none)
+--   not_computable              the rate table does not cover the period
+--   matches_expected            within a cent of cbp_daily_compound
+--   <reading>                   the first alternative reading, in the order below, within a cent
+--   none_matches                no reading is within a cent of CBP's figure
+-- Readings, in order: the other ACH-hold rule (accrued_while_ach_held when var interest_suspended_while_ach_held is
+-- on, suspended_while_ach_held when it is off), entry_date_as_deposit_date, payment_date_as_end_date,
+-- single_rate_whole_period, simple_not_compound, vendor_tier_applied (corporate importers), other_rate_column (CBP
+-- used the other column of its table: non-corporate for a corporation or the reverse).
+-- diagnosis_reading_amount is the matching reading's figure (always within a cent of CBP's); is_interest_explained
+-- says whether one matched (NULL when there is nothing to explain).
 
 {%- set match = var('interest_match_amount') %}
 {%- set tolerance = var('interest_tolerance_amount') %}
 {%- set alternatives = [
+    ('accrued_while_ach_held' if var('interest_suspended_while_ach_held') else 'suspended_while_ach_held',
+        'alt_ach_hold_other_rule_interest'),
     ('entry_date_as_deposit_date', 'alt_entry_date_as_deposit_interest'),
     ('payment_date_as_end_date', 'alt_payment_date_as_end_interest'),
     ('single_rate_whole_period', 'alt_single_rate_whole_period_interest'),
@@ -58,6 +64,7 @@ joined as (
         r.alt_payment_date_as_end_interest,
         r.alt_single_rate_whole_period_interest,
         r.alt_other_rate_column_interest,
+        r.alt_ach_hold_other_rule_interest,
         r.alt_on_cbp_principal_interest,
         -- the vendor's tier only exists for corporations (otherwise its figure is simple interest)
         case when p.is_corporate then r.interest_vendor_quarter_tier end as alt_vendor_tier_interest,
@@ -74,17 +81,19 @@ diagnosed as (
         *,
         case
             when cbp_interest_amount is null and cbp_principal_amount is null then 'not_stated'
-            when cbp_principal_amount < principal_amount then 'principal_short_paid'
-            when cbp_principal_amount > principal_amount then 'principal_over_paid'
+            when cbp_principal_amount <> principal_amount
+                and (
+                    cbp_interest_amount is null
+                    or abs(cbp_interest_amount - alt_on_cbp_principal_interest) <= {{ match }}
+                    or abs(interest_variance_amount) <= {{ match }}
+                )
+                then case when cbp_principal_amount < principal_amount then 'principal_short_paid'
+                    else 'principal_over_paid' end
             when cbp_interest_amount is null then 'not_stated'
             when interest_cbp_daily_compound is null then 'not_computable'
             when abs(interest_variance_amount) <= {{ match }} then 'matches_expected'
             {%- for name, column in alternatives %}
             when abs(cbp_interest_amount - {{ column }}) <= {{ match }} then '{{ name }}'
-            {%- endfor %}
-            when abs(interest_variance_amount) <= {{ tolerance }} then 'within_tolerance'
-            {%- for name, column in alternatives %}
-            when abs(cbp_interest_amount - {{ column }}) <= {{ tolerance }} then '{{ name }}'
             {%- endfor %}
             else 'none_matches'
         end as variance_diagnosis
@@ -97,11 +106,16 @@ final as (
     select
         *,
         case variance_diagnosis
+            when 'matches_expected' then interest_cbp_daily_compound
             {%- for name, column in alternatives %}
             when '{{ name }}' then {{ column }}
             {%- endfor %}
-            when 'principal_short_paid' then alt_on_cbp_principal_interest
-            when 'principal_over_paid' then alt_on_cbp_principal_interest
+            else case
+                when variance_diagnosis not in ('principal_short_paid', 'principal_over_paid') then null
+                when abs(cbp_interest_amount - alt_on_cbp_principal_interest) <= {{ match }}
+                    then alt_on_cbp_principal_interest
+                when abs(interest_variance_amount) <= {{ match }} then interest_cbp_daily_compound
+            end
         end as diagnosis_reading_amount
     from diagnosed
 
@@ -126,9 +140,17 @@ select
     period_days,
     segment_count,
 
+    -- refund held for missing ACH data (19 U.S.C. 1505(d)): days of the period in the hold, days without interest
+    ach_hold_start_date,
+    ach_hold_end_date,
+    ach_hold_is_estimated,
+    interest_held_days,
+    interest_suspended_days,
+
     -- rate basis
     is_corporate,
-    rate_basis_unknown,
+    rate_basis,
+    rate_basis_is_assumed,
     rate_column,
     rate_status_worst,
     uses_unverified_rate,
@@ -167,7 +189,12 @@ select
     alt_single_rate_whole_period_interest,
     alt_vendor_tier_interest,
     alt_other_rate_column_interest,
+    alt_ach_hold_other_rule_interest,
     alt_on_cbp_principal_interest,
     variance_diagnosis,
-    diagnosis_reading_amount
+    diagnosis_reading_amount,
+    case
+        when cbp_interest_amount is null or interest_cbp_daily_compound is null then null
+        else diagnosis_reading_amount is not null
+    end as is_interest_explained
 from final

@@ -2,7 +2,8 @@
 -- income; the refunded principal is not, and is kept apart).
 --
 -- Payment date: REV-615's sent-to-Treasury date (the day CBP released the refund; Treasury issues it within days),
--- else REV-603's refund date. Refund status (REV-603, newest export):
+-- else REV-603's refund date. Amounts: REV-603's, else the refund's entries as CBP stated them (REV-615, else
+-- ES-022: fct_refund_entries). Refund status (REV-603, newest export):
 --   paid        Treasury Issued, Check/ACH Reissued, or Funds Diverted (an offset paid a debt of the importer
 --               with it: the interest is still the importer's income)
 --   in_transit  Sent to Treasury
@@ -29,13 +30,15 @@ rev603 as (
 
 rev615 as (
 
+    -- the entries' stated figures per refund: REV-615, else ES-022 for an entry REV-615 does not list yet
+    -- (fct_refund_entries); a REV-603 export in the layout without principal and interest needs them
     select
         refund_number,
         max(importer_number) as importer_number,
         max(sent_to_treasury_date) as sent_to_treasury_date,
-        sum(refund_principal_amount) as refund_principal_amount,
-        sum(refund_interest_amount) as refund_interest_amount
-    from {{ ref('stg_ace__rev615_cape_refund_details') }}
+        sum(stated_principal_amount) as refund_principal_amount,
+        sum(stated_interest_amount) as refund_interest_amount
+    from {{ ref('fct_refund_entries') }}
     group by refund_number
 
 ),

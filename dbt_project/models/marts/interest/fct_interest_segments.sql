@@ -3,7 +3,10 @@
 --
 -- Days (REFERENCE.md section 5): the period from the deposit date to the end date is split at each quarter start;
 -- a segment runs from the deposit date (or a quarter start) to the next quarter start (or the end date), earns its
--- quarter's rate and counts (segment end - segment start) days, so the segments add up to (end - deposit) days.
+-- quarter's rate and counts (segment end - segment start) days, so the segments add up to (end - deposit) days,
+-- less the days a refund of the entry was held for missing ACH data (no interest accrues: int_interest__entry_periods,
+-- macro interest_accrual_parts): the period then earns over two parts, before the hold and after its release, the
+-- balance carried across the hold unchanged; days_suspended_before shows the gap on the segment after it.
 -- Money: the balance entering a segment (principal + interest so far) grows by the segment's factor
 -- (1 + daily rate) ^ days into the balance going out, which is the next segment's balance in. Balances are exact
 -- products principal x growth factor, DECIMAL(38,20), never rounded: the segments' interest adds up to the
@@ -39,6 +42,22 @@ growth_to_quarter_start as (
 
 ),
 
+as_readings as (
+
+    select
+        entry_summary_number, 'cbp_daily_compound' as reading, rate_column,
+        deposit_date as start_date, end_date,
+        suspension_start_date as hold_start_date, suspension_end_date as hold_end_date
+    from periods
+
+),
+
+parts as (
+
+    {{ interest_accrual_parts('as_readings', ['rate_column']) }}
+
+),
+
 split as (
 
     select
@@ -48,7 +67,9 @@ split as (
         p.principal_amount,
         p.is_corporate,
         p.deposit_date,
-        p.end_date,
+        pt.accrual_part,
+        pt.start_date as part_start_date,
+        pt.end_date as part_end_date,
         q.quarter,
         q.quarter_start,
         q.rate_column,
@@ -56,17 +77,17 @@ split as (
         q.days_in_year,
         q.daily_rate,
         q.rate_status,
-        case when p.deposit_date > q.quarter_start then p.deposit_date else q.quarter_start end
+        case when pt.start_date > q.quarter_start then pt.start_date else q.quarter_start end
             as segment_start_date,
-        case when p.end_date < q.next_quarter_start then p.end_date else q.next_quarter_start end
-            as segment_end_date,
-        cast({{ dbt.datediff(dbt.date_trunc('quarter', 'p.deposit_date'), 'q.quarter_start', 'month') }} / 3
-            as integer) + 1 as segment_number
-    from periods as p
+        case when pt.end_date < q.next_quarter_start then pt.end_date else q.next_quarter_start end
+            as segment_end_date
+    from parts as pt
+    inner join periods as p on pt.entry_summary_number = p.entry_summary_number
     inner join rate_quarters as q
-        on p.rate_column = q.rate_column
-        and q.quarter_start < p.end_date
-        and q.next_quarter_start > p.deposit_date
+        on pt.rate_column = q.rate_column
+        and q.quarter_start < pt.end_date
+        and q.next_quarter_start > pt.start_date
+    where pt.start_date < pt.end_date
 
 ),
 
@@ -74,25 +95,31 @@ counted as (
 
     select
         *,
-        {{ dbt.datediff('segment_start_date', 'segment_end_date', 'day') }} as days
+        {{ dbt.datediff('segment_start_date', 'segment_end_date', 'day') }} as days,
+        row_number() over (partition by entry_summary_number order by segment_start_date) as segment_number,
+        -- days without interest since the previous segment (or the deposit date): a hold
+        {{ dbt.datediff(
+            'coalesce(lag(segment_end_date) over (partition by entry_summary_number order by segment_start_date),'
+            ~ ' deposit_date)', 'segment_start_date', 'day') }} as days_suspended_before
     from split
 
 ),
 
-grown as (
+within_part as (
 
+    -- growth within the segment's part, as fct_entry_interest computes each part's growth
     select
         s.*,
         f.growth_factor as segment_growth_factor,
-        case when s.segment_start_date = s.deposit_date then cast(1 as decimal(38, 18)) else g_in.growth_factor end
-            as growth_factor_in,
+        case when s.segment_start_date = s.part_start_date then cast(1 as decimal(38, 18)) else g_in.growth_factor end
+            as part_growth_in,
         case
             -- a segment ending at a quarter start hands its balance to the next one
-            when s.segment_end_date < s.end_date then g_out.growth_factor
-            -- the last segment: the period's growth, computed as in fct_entry_interest
-            when s.segment_start_date = s.deposit_date then f.growth_factor
+            when s.segment_end_date < s.part_end_date then g_out.growth_factor
+            -- the part's last segment: the part's growth
+            when s.segment_start_date = s.part_start_date then f.growth_factor
             else cast(round(g_in.growth_factor * f.growth_factor, 18) as decimal(38, 18))
-        end as growth_factor_out
+        end as part_growth_out
     from counted as s
     left join daily_factors as f
         on s.rate_column = f.rate_column
@@ -100,13 +127,36 @@ grown as (
         and s.days = f.days
     left join growth_to_quarter_start as g_in
         on s.rate_column = g_in.rate_column
-        and s.deposit_date = g_in.from_date
+        and s.part_start_date = g_in.from_date
         and s.segment_start_date = g_in.to_quarter_start
     left join growth_to_quarter_start as g_out
-        on s.segment_end_date < s.end_date
+        on s.segment_end_date < s.part_end_date
         and s.rate_column = g_out.rate_column
-        and s.deposit_date = g_out.from_date
+        and s.part_start_date = g_out.from_date
         and s.segment_end_date = g_out.to_quarter_start
+
+),
+
+grown as (
+
+    -- after the hold the balance starts from part 1's growth (carried across the hold unchanged)
+    select
+        w.*,
+        case
+            when w.accrual_part = 1 then w.part_growth_in
+            else cast(round(w.growth_before_part * w.part_growth_in, 18) as decimal(38, 18))
+        end as growth_factor_in,
+        case
+            when w.accrual_part = 1 then w.part_growth_out
+            else cast(round(w.growth_before_part * w.part_growth_out, 18) as decimal(38, 18))
+        end as growth_factor_out
+    from (
+        select
+            *,
+            coalesce(max(case when accrual_part = 1 and segment_end_date = part_end_date then part_growth_out end)
+                over (partition by entry_summary_number), cast(1 as decimal(38, 18))) as growth_before_part
+        from within_part
+    ) as w
 
 ),
 
@@ -130,6 +180,8 @@ select
     g.segment_start_date,
     g.segment_end_date,
     g.days,
+    g.accrual_part,
+    g.days_suspended_before,
     g.rate_column,
     g.annual_rate_pct,
     g.days_in_year,

@@ -1,6 +1,8 @@
 -- Per CBP refund: the interest CBP stated for its entries against what it owes (sum over the refund's entries in
 -- fct_entry_interest), the variance, and how many of its entries carry each diagnosis. A refund spans the entries
--- CBP consolidated by importer (or Form 4811 payee) and (re)liquidation date.
+-- CBP consolidated by importer (or Form 4811 payee) and (re)liquidation date. The variance is split exactly into the
+-- part a reading explains (within a cent of CBP's figure, fct_entry_interest.is_interest_explained) and the part
+-- nothing explains (none_matches), however small.
 
 {%- set tolerance = var('interest_tolerance_amount') %}
 
@@ -56,12 +58,17 @@ by_refund as (
         cast(sum(cbp_interest_amount) as decimal(18, 2)) as cbp_interest_amount,
         cast(sum(principal_variance_amount) as decimal(18, 2)) as principal_variance_amount,
         cast(sum(interest_variance_amount) as decimal(18, 2)) as interest_variance_amount,
+        cast(sum(case when is_interest_explained then interest_variance_amount else 0 end) as decimal(18, 2))
+            as explained_interest_variance_amount,
+        cast(sum(case when not is_interest_explained then interest_variance_amount else 0 end) as decimal(18, 2))
+            as unexplained_interest_variance_amount,
         count(case when interest_variance_status = 'underpaid' then 1 end) as entries_underpaid,
         count(case when interest_variance_status = 'overpaid' then 1 end) as entries_overpaid,
         count(case when principal_variance_amount <> 0 then 1 end) as entries_principal_differs,
         count(case when variance_diagnosis = 'none_matches' then 1 end) as entries_unexplained,
         max(case when uses_unverified_rate then 1 else 0 end) = 1 as uses_unverified_rate,
-        max(case when rate_basis_unknown then 1 else 0 end) = 1 as rate_basis_unknown,
+        max(case when rate_basis_is_assumed then 1 else 0 end) = 1 as rate_basis_is_assumed,
+        max(interest_suspended_days) as interest_suspended_days_max,
         max(case when deposit_date_is_estimated then 1 else 0 end) = 1 as deposit_date_is_estimated,
         max(case when cbp_reports_disagree then 1 else 0 end) = 1 as cbp_reports_disagree,
         max(payment_date) as payment_date
@@ -86,6 +93,8 @@ select
     b.interest_vendor_quarter_tier,
     b.cbp_interest_amount,
     b.interest_variance_amount,
+    b.explained_interest_variance_amount,
+    b.unexplained_interest_variance_amount,
     case
         when b.interest_variance_amount is null then null
         when b.interest_variance_amount < -{{ tolerance }} then 'underpaid'
@@ -98,7 +107,8 @@ select
     b.entries_unexplained,
     d.variance_diagnoses,
     b.uses_unverified_rate,
-    b.rate_basis_unknown,
+    b.rate_basis_is_assumed,
+    b.interest_suspended_days_max,
     b.deposit_date_is_estimated,
     b.cbp_reports_disagree,
     r.refund_principal_amount as rev603_principal_amount,

@@ -10,16 +10,13 @@
 -- entry is not in ES-003, or the rate table does not cover its period) CBP's stated figure stands in for it,
 -- flagged (expected_principal_basis / expected_interest_basis): no variance is claimed where we have no figure.
 --
--- Shortfalls are expected - stated (positive: CBP paid less). The interest shortfall is explained when
--- fct_entry_interest's diagnosis names what CBP did (matches_expected within a cent, or an alternative reading),
--- or when CBP computed the interest on the principal it actually paid; otherwise (within_tolerance,
--- none_matches, ...) it is unexplained.
+-- Shortfalls are expected - stated (positive: CBP paid less). The interest shortfall is explained only by a reading
+-- within var interest_match_amount (a cent) of the interest stated on this row: the interest on the principal CBP
+-- actually paid, the expected figure itself, or the reading fct_entry_interest's diagnosis names (checked again
+-- here against this row's figure, which may come from another report than the entry's). Anything else, however
+-- small, is unexplained: money never leaves the unexplained bucket on a reading that misses.
 
 {%- set match = var('interest_match_amount') %}
-{%- set explained_diagnoses = [
-    'matches_expected', 'entry_date_as_deposit_date', 'payment_date_as_end_date', 'single_rate_whole_period',
-    'simple_not_compound', 'vendor_tier_applied', 'other_rate_column'
-] %}
 
 with
 
@@ -116,7 +113,10 @@ joined as (
         f.ieepa_principal_amount,
         i.interest_cbp_daily_compound,
         i.variance_diagnosis,
-        i.alt_on_cbp_principal_interest
+        i.diagnosis_reading_amount,
+        i.alt_on_cbp_principal_interest,
+        i.rate_status_worst as expected_interest_rate_status,
+        i.interest_suspended_days
     from refund_entries as e
     left join refundable as f on e.entry_summary_number = f.entry_summary_number
     left join entry_interest as i on e.entry_summary_number = i.entry_summary_number
@@ -170,12 +170,13 @@ explained as (
             when expected_interest_basis like 'stated%' then 'expected_not_computable'
             when expected_interest_amount = stated_interest_amount then 'matches_expected'
             when expected_interest_basis = 'no_refundable_principal' then 'no_refundable_principal'
-            when variance_diagnosis in (
-                {%- for d in explained_diagnoses %}'{{ d }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-            ) then variance_diagnosis
             when variance_diagnosis in ('principal_short_paid', 'principal_over_paid')
                 and abs(stated_interest_amount - alt_on_cbp_principal_interest) <= {{ match }}
                 then 'interest_on_cbp_principal'
+            when abs(stated_interest_amount - expected_interest_amount) <= {{ match }} then 'matches_expected'
+            when variance_diagnosis not in ('principal_short_paid', 'principal_over_paid', 'none_matches')
+                and abs(stated_interest_amount - diagnosis_reading_amount) <= {{ match }}
+                then variance_diagnosis
             else 'unexplained'
         end as interest_explanation
     from shortfalls
@@ -203,6 +204,8 @@ select
     expected_principal_basis,
     expected_interest_amount,
     expected_interest_basis,
+    expected_interest_rate_status,
+    interest_suspended_days,
     cast(expected_principal_amount + expected_interest_amount as decimal(18, 2)) as expected_total_amount,
 
     -- shortfall (expected - stated) and its explanation

@@ -11,18 +11,19 @@
 --   3 offset_top_amount            Treasury Offset Program offsets
 --   4 offset_unidentified_amount   offsets of unknown type: inferred from "Funds Diverted" and the gross-to-net gap
 --                                  when REV-603 has no offset columns, or a type label the dispute table lacks
---   5 ach_returned_held_amount     the payment came back (REV-613) and CBP holds it (not reissued)
+--   5 ach_returned_held_amount     the payment came back (REV-613 / REV-603 Check/ACH Returned) and CBP holds it
+--                                  (not reissued: int_refunds__ach_holds)
 --   6 principal_variance_amount    expected principal - principal CBP stated, over the entries (REV-615 / ES-022)
---   7 interest_variance_amount     expected interest - interest CBP stated, over the entries whose difference a
---                                  reading explains (fct_entry_interest's diagnosis; or interest on CBP's principal)
---   8 unexplained_amount           the rest, in three parts: interest differences nothing explains; the entries'
+--   7 interest_variance_amount     expected interest - interest CBP stated, over the entries whose figure a reading
+--                                  matches within a cent (fct_refund_entries.interest_explanation)
+--   8 unexplained_amount           the rest, in three parts: interest differences no reading matches, however
+--                                  small (var interest_tolerance_amount never explains anything); the entries'
 --                                  stated total - REV-603's gross (reports disagree, or a refund without entry
 --                                  detail); REV-603's gross - offsets - net (a gap the offset rows do not cover)
 -- Since expected - (net - held) = offsets + held + (E_P - S_P) + (E_I - S_I) + (S - gross) + (gross - offsets - net),
 -- the buckets add up to the variance by construction; buckets_reconcile checks it row by row (a data test).
 -- A refund REV-603 does not list yet: gross = the entries' stated total, no offsets, net = gross.
 
-{%- set released = var('refund_ach_released_statuses') %}
 {%- set buckets = [
     ('offset_cbp_debt', 1), ('offset_treasury_debt', 2), ('offset_top', 3), ('offset_unidentified', 4),
     ('ach_returned_held', 5), ('principal_variance', 6), ('interest_variance', 7), ('unexplained', 8)
@@ -51,6 +52,12 @@ offsets as (
 ach_returns as (
 
     select * from {{ ref('int_refunds__ach_returns') }}
+
+),
+
+ach_holds as (
+
+    select * from {{ ref('int_refunds__ach_holds') }}
 
 ),
 
@@ -83,6 +90,10 @@ entry_totals as (
             end
         ) as entries_without_expected,
         count(case when not is_interest_explained then 1 end) as entries_interest_unexplained,
+        count(case when expected_interest_rate_status not in ('CONFIRMED') then 1 end)
+            as entries_rate_not_confirmed,
+        count(case when interest_suspended_days > 0 then 1 end) as entries_interest_suspended,
+        max(interest_suspended_days) as interest_suspended_days_max,
         max(liquidation_date) as liquidation_date,
         max(sent_to_treasury_date) as sent_to_treasury_date,
         cast(sum(expected_principal_amount) as decimal(18, 2)) as expected_principal_amount,
@@ -180,6 +191,9 @@ assembled as (
         coalesce(e.entries_without_expected, 0) as entries_without_expected,
         coalesce(e.entries_interest_unexplained, 0) as entries_interest_unexplained,
         x.interest_explanations,
+        coalesce(e.entries_rate_not_confirmed, 0) as entries_rate_not_confirmed,
+        coalesce(e.entries_interest_suspended, 0) as entries_interest_suspended,
+        coalesce(e.interest_suspended_days_max, 0) as interest_suspended_days_max,
 
         -- expected (our marts)
         coalesce(e.expected_principal_amount, 0) as expected_principal_amount,
@@ -204,21 +218,18 @@ assembled as (
         coalesce(o.offset_unidentified_amount, 0) as offset_unidentified_amount,
         r.net_refund_amount as rev603_net_refund_amount,
 
-        -- ACH (REV-613; a reissue shows as the hold status or as REV-603's secondary status)
-        a.refund_number is not null as has_ach_return,
+        -- ACH: returned and held for missing ACH data, or reissued (int_refunds__ach_holds)
+        h.refund_number is not null as has_ach_return,
         coalesce(a.return_count, 0) as ach_return_count,
         a.latest_return_date as ach_return_date,
         a.latest_return_reason_code as ach_return_reason_code,
         a.latest_hold_status as ach_hold_status,
         a.latest_returned_amount as ach_returned_amount,
-        a.refund_number is not null
-            and not a.is_released
-            and not coalesce(
-                r.refund_secondary_status in (
-                    {%- for s in released %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-                ),
-                false
-            ) as is_ach_held,
+        coalesce(not h.is_released, false) as is_ach_held,
+        h.hold_start_date as ach_hold_start_date,
+        h.hold_end_date as ach_hold_end_date,
+        h.hold_is_estimated as ach_hold_is_estimated,
+        coalesce(h.held_days_to_as_of, 0) as ach_held_days,
 
         -- entry-level variance parts
         coalesce(e.principal_shortfall_amount, 0) as principal_variance_amount,
@@ -231,6 +242,7 @@ assembled as (
     left join interest_explanations as x on n.refund_number = x.refund_number
     left join offset_totals as o on n.refund_number = o.refund_number
     left join ach_returns as a on n.refund_number = a.refund_number
+    left join ach_holds as h on n.refund_number = h.refund_number
 
 ),
 
@@ -374,6 +386,10 @@ select
     entries_without_expected,
     entries_interest_unexplained,
     interest_explanations,
+    entries_rate_not_confirmed,
+    entries_rate_not_confirmed > 0 as expected_interest_uses_unverified_rate,
+    entries_interest_suspended,
+    interest_suspended_days_max,
 
     -- expected (fct_entry_refundable, fct_entry_interest)
     expected_principal_amount,
@@ -403,6 +419,10 @@ select
     ach_hold_status,
     ach_returned_amount,
     is_ach_held,
+    ach_hold_start_date,
+    ach_hold_end_date,
+    ach_hold_is_estimated,
+    ach_held_days,
     net_received_amount,
 
     -- variance and its buckets (in order; they sum to variance_amount)

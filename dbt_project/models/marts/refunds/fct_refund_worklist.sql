@@ -10,6 +10,10 @@
 --   offset_unidentified    debt        funds diverted to a debt REV-603 does not identify  amount diverted
 --   offset_to_validate     debt        offset whose validation / dispute steps are open    amount diverted
 --   claim_overdue          declaration entries accepted > refund_window_max_days, unpaid   principal expected
+--   importer_profile_missing importer no profile: its interest uses an assumed rate basis  interest riding on it
+--                                      (var interest_rate_basis_when_importer_unknown); listed whatever the amount:
+--                                      every figure of the importer depends on it. Amount: |interest on the assumed
+--                                      column - interest on the other| over its entries
 
 {%- set min_amount = var('refund_worklist_min_amount') %}
 {%- set interest_tolerance = var('interest_tolerance_amount') %}
@@ -38,6 +42,12 @@ debts as (
 claims as (
 
     select * from {{ ref('fct_claim_status') }}
+
+),
+
+entry_interest as (
+
+    select * from {{ ref('fct_entry_interest') }}
 
 ),
 
@@ -189,6 +199,32 @@ overdue_items as (
 
 ),
 
+profile_items as (
+
+    select
+        'importer_profile_missing' as reason_code,
+        'importer' as subject_type,
+        importer_number as subject_id,
+        cast(null as {{ dbt.type_string() }}) as refund_number,
+        cast(null as {{ dbt.type_string() }}) as entry_summary_number,
+        cast(null as {{ dbt.type_string() }}) as cape_declaration_number,
+        cast(null as {{ dbt.type_string() }}) as debt_key,
+        importer_number,
+        cast(coalesce(sum(abs(interest_cbp_daily_compound - alt_other_rate_column_interest)), 0) as decimal(18, 2))
+            as amount,
+        cast(count(*) as {{ dbt.type_string() }}) || ' entries on the assumed ' || max(rate_basis)
+            || ' rate basis: interest ' || cast(sum(interest_cbp_daily_compound) as {{ dbt.type_string() }})
+            || ', on the other column ' || cast(sum(alt_other_rate_column_interest) as {{ dbt.type_string() }})
+            as detail,
+        cast(null as {{ dbt.type_string() }}) as chase_with_override,
+        min(deposit_date) as opened_on,
+        cast(null as date) as act_by
+    from entry_interest
+    where rate_basis_is_assumed
+    group by importer_number
+
+),
+
 items as (
 
     select * from ach_items
@@ -202,6 +238,8 @@ items as (
     select * from offset_items
     union all
     select * from overdue_items
+    union all
+    select * from profile_items
 
 ),
 
