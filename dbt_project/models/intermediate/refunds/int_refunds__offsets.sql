@@ -66,6 +66,9 @@ inferred as (
         false as is_amount_missing,
         true as is_inferred,
         case
+            when gross_basis <> 'reported'
+                then 'REV-603 has one total and no offset detail; secondary status "{{ diverted }}"; offset = '
+                    || 'principal + interest CBP stated (' || gross_basis || ') - REV-603 total'
             when refund_secondary_status = '{{ diverted }}'
                 then 'REV-603 has no offset detail; secondary status "{{ diverted }}"; offset = gross - net'
             else 'REV-603 has no offset detail; net below gross; offset = gross - net'
@@ -75,6 +78,9 @@ inferred as (
     from refunds
     where has_any_offset_row = 0
       and gross_refund_amount - net_refund_amount > 0
+      -- a gross taken from other reports can differ from REV-603's total for other reasons: only a refund REV-603
+      -- says was diverted has its gap taken as an offset
+      and (gross_basis = 'reported' or refund_secondary_status = '{{ diverted }}')
 
 ),
 

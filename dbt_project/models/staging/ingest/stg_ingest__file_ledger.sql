@@ -35,5 +35,6 @@ select
     not list_contains(coalesce(columns_missing, []), 'psc_indicator') as has_psc_indicator,
     not list_contains(coalesce(columns_missing, []), 'line_spi_code') as has_line_spi_code,
     not list_contains(coalesce(columns_missing, []), 'drawback_indicator') as has_drawback_indicator,
+    not list_contains(coalesce(columns_missing, []), 'net_refund_amount') as has_net_refund_amount,
     not list_contains(coalesce(columns_missing, []), 'protest_status') as has_protest_status
 from source
