@@ -112,3 +112,14 @@ def test_dagster_ui_serves_the_code_location_on_loopback(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_dbt_wrapper_loads_nothing_of_the_pipeline():
+    """``refunds-dbt`` is the dbt the manifest parse starts: importing the pipeline's dbt assets from it would parse
+    again, and again (a fresh clone has no manifest)."""
+    import subprocess
+    import sys
+
+    code = "import sys, pipelines.transform.dbt_child; print(sorted(m for m in sys.modules if m.startswith(('dagster', 'pipelines.transform.dbt'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['pipelines.transform.dbt_child']"

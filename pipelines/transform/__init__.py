@@ -1,26 +1,5 @@
-"""Transformation: the dbt project (staging -> intermediate -> marts) as Dagster assets.
+"""Transformation: the dbt project (staging -> intermediate -> marts) as Dagster assets (``pipelines.transform.dbt``).
 
-Importing this package loads the dbt manifest (and parses the project first when the manifest is missing or stale).
+Nothing is imported here: ``pipelines.transform.dbt`` loads (and, when stale, parses) the dbt manifest on import,
+and ``refunds-dbt`` (``dbt_child.py``), the dbt that this very parse starts, must not.
 """
-
-from pipelines.transform.dbt import (
-    DbtRunConfig,
-    IeepaDbtTranslator,
-    dbt_executable,
-    dbt_resource,
-    get_dbt_project,
-    ieepa_dbt_assets,
-    manifest_is_stale,
-    prepare_dbt_manifest,
-)
-
-__all__ = [
-    "DbtRunConfig",
-    "IeepaDbtTranslator",
-    "dbt_executable",
-    "dbt_resource",
-    "get_dbt_project",
-    "ieepa_dbt_assets",
-    "manifest_is_stale",
-    "prepare_dbt_manifest",
-]
