@@ -122,10 +122,15 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
           rows_quarantined bigint not null,
           loaded_at timestamp not null,
           run_id varchar,
-          layout_fingerprint varchar        -- layouts + aliases in force: a refused file is retried when they change
+          layout_fingerprint varchar,       -- layouts + aliases in force: a refused file is retried when they change
+          source_archive varchar,           -- the ZIP archive the file came from (file_name is <archive>/<member>)
+          refusal_excerpt varchar           -- a refused file's first characters, escaped and cut short
         )
         """
     )
+    # Warehouses created before these columns existed get them (NULL for the files already in the ledger).
+    for column in ("source_archive", "refusal_excerpt"):
+        con.execute(f"alter table ingest.file_ledger add column if not exists {column} varchar")
     con.execute(
         """
         create table if not exists quarantine.rejected_rows (
