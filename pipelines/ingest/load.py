@@ -155,14 +155,14 @@ class _Inventory:
         elif not stat.S_ISREG(st.st_mode):
             what = Refusal("not_a_regular_file", "not a regular file (a pipe, socket or device): not read")
         if what is not None:
-            self._refuse(_stand_in(path, name, st), what)
+            self._consider(_stand_in(path, name, st), what)
             return
         try:
             self._file(path, read_path, name)
         except FileNotFoundError:
             return
         except Exception as exc:  # one file, whatever it does, never stops the others
-            self._refuse(_stand_in(path, name, st), Refusal("unreadable_file", f"cannot be read: {_error(exc)}"))
+            self._consider(_stand_in(path, name, st), Refusal("unreadable_file", f"cannot be read: {_error(exc)}"))
 
     def _file(self, path: Path, read_path: Path, name: str) -> None:
         before = os.stat(read_path)
@@ -172,7 +172,7 @@ class _Inventory:
         try:
             lf = fingerprint(read_path, name)
         except Refusal as refusal:
-            self._refuse(_stand_in(path, name, before), refusal)
+            self._consider(_stand_in(path, name, before), refusal)
             return
         after = os.stat(read_path)
         if (after.st_size, after.st_mtime) != (before.st_size, before.st_mtime):
@@ -180,7 +180,7 @@ class _Inventory:
             return
         if any("\udc80" <= ch <= "\udcff" for ch in path.name):
             # Names are stored as text: a name with bytes that are not UTF-8 could not be found again to load it.
-            self._refuse(lf, Refusal("bad_file_name", "the file name is not valid UTF-8: rename the file"))
+            self._consider(lf, Refusal("bad_file_name", "the file name is not valid UTF-8: rename the file"))
             return
         self._consider(lf)
 
@@ -211,6 +211,8 @@ class _Inventory:
             self.items.append(InventoryItem(lf, lf.name, "new", match.report.code))
         except Refusal as exc:
             self._refuse(lf, exc)
+        except Exception as exc:  # one file, whatever it does, never stops the others
+            self._refuse(lf, Refusal("unreadable_file", f"cannot be read: {_error(exc)}"))
 
     def _archive(self, archive: LandingFile) -> None:
         members = expand(archive, self.work, Limits.of(self.settings))
@@ -223,10 +225,7 @@ class _Inventory:
             )
         )
         for m in members:
-            try:
-                self._consider(m.file, m.refusal)
-            except Exception as exc:
-                self._refuse(m.file, Refusal("unreadable_file", f"cannot be read: {_error(exc)}"))
+            self._consider(m.file, m.refusal)
             if self.items[-1].status != "new" and m.refusal is None:
                 m.file.path.unlink(missing_ok=True)  # unpacked for nothing: never leave it in the work folder
 
@@ -255,7 +254,7 @@ def take_inventory(
     rows = [
         [
             i.name,
-            str(i.file.path) if i.file else None,
+            _path_text(i),
             i.file.sha256 if i.file else None,
             i.file.size if i.file else None,
             i.file.modified_at if i.file else None,
@@ -273,6 +272,13 @@ def take_inventory(
             "insert into ingest.landing_inventory values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)", rows
         )
     return inventory.items
+
+
+def _path_text(item: InventoryItem) -> str | None:
+    """The path the load step reads (exact) for a new file; for the others, the path as safe text."""
+    if item.file is None or not str(item.file.path):
+        return None
+    return str(item.file.path) if item.status == "new" else display_name(str(item.file.path))
 
 
 def _stand_in(path: Path, name: str, st) -> LandingFile:
