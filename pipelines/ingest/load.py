@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import errno
 import hashlib
 import os
 import shutil
@@ -115,8 +116,9 @@ class _Inventory:
         self.refused = {
             r[0]
             for r in con.execute(
-                "select file_sha256 from ingest.file_ledger where status = 'refused' and layout_fingerprint = ?",
-                [self.fp],
+                "select file_sha256 from ingest.file_ledger where status = 'refused' and layout_fingerprint = $fp "
+                "and refusal_code not in (select unnest($retried))",
+                {"retried": list(RETRIED), "fp": self.fp},
             ).fetchall()
         }
         self.seen: set[str] = set()
@@ -282,9 +284,9 @@ def _path_text(item: InventoryItem) -> str | None:
 
 
 def _stand_in(path: Path, name: str, st) -> LandingFile:
-    """A file that is not read (a link, a pipe, ...): a sha256 of its name, size and time stands for its content, so
-    that its refusal is recorded once, not on every run."""
-    key = f"{os.fsencode(path.name)!r}|{st.st_size}|{st.st_mtime_ns}|{stat.S_IFMT(st.st_mode)}"
+    """A file that is not read (a link, a pipe, ...): a sha256 of its name, size and times stands for its content,
+    so that its refusal is recorded once, not on every run (a chmod or a new target changes it)."""
+    key = f"{os.fsencode(path.name)!r}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{stat.S_IFMT(st.st_mode)}"
     sha = hashlib.sha256(key.encode()).hexdigest()
     return LandingFile(path, name, sha, st.st_size, dt.datetime.fromtimestamp(st.st_mtime), False)
 
@@ -338,14 +340,10 @@ class FileChanged(Exception):
     """The file changed (or went) between the inventory and its load: it waits for the next run."""
 
 
-# What DuckDB raises for a file it cannot read or cannot hold: the file is refused, the others load.
-READ_ERRORS = (
-    duckdb.IOException,
-    duckdb.InvalidInputException,
-    duckdb.ConversionException,
-    duckdb.OutOfMemoryException,
-    OSError,
-)
+# What DuckDB raises for a file it cannot read: the file is refused, the others load.
+READ_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException)
+# Refusals that are not the file's fault alone: named in the ledger, and tried again on every run.
+RETRIED = ("too_large_for_memory",)
 
 
 def load_report(
@@ -378,15 +376,19 @@ def load_report(
                 [f"changed since the inventory ({exc}): loaded on the next run", name],
             )
             results.append(FileLoad(name, "deferred", reason=str(exc)))
-        except Refusal as refusal:
+        except (Refusal, *READ_ERRORS, duckdb.OutOfMemoryException, OSError) as exc:
+            # A file that cannot be read is refused; the others load. Other errors (a bug of ours) are raised,
+            # never turned into a refusal, and so is a full disk (the run's fault, not the file's).
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            if isinstance(exc, Refusal):
+                refusal = exc
+            elif isinstance(exc, duckdb.OutOfMemoryException):
+                refusal = Refusal("too_large_for_memory", f"did not fit in duckdb_memory_limit: {_error(exc)}")
+            else:
+                refusal = Refusal("unreadable_file", f"could not be read: {_error(exc)}")
             _record_refusal(con, lf, report_code, refusal, run_id, fp)
             results.append(FileLoad(name, "refused", reason=f"{refusal.code}: {safe_text(str(refusal))}"))
-        except READ_ERRORS as exc:
-            # A file DuckDB cannot read or hold is refused; the others load. Other errors (a bug of ours) are
-            # raised, never turned into a refusal.
-            refusal = Refusal("unreadable_file", f"could not be read: {_error(exc)}")
-            _record_refusal(con, lf, report_code, refusal, run_id, fp)
-            results.append(FileLoad(name, "refused", reason=f"{refusal.code}: {refusal}"))
         finally:
             for scratch in _scratch(work, lf):
                 scratch.unlink(missing_ok=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -215,7 +215,6 @@ class CopyResult:
     sha256: str = ""
     rows: int = 0  # data records (non-blank, after the header): rows read
     written: int = 0  # of them, written to the copy for DuckDB
-    blank_lines: int = 0
 
 
 def copy_records(
@@ -224,13 +223,14 @@ def copy_records(
     header_line: int,
     n_fields: int,
     limit: int,
-    encoding: str | None = None,
-    on_cut=None,
+    encoding: str | None,
+    on_cut: Callable[[Cut], object],
 ) -> CopyResult:
     """Write every data record after ``header_line`` to ``dst`` as ``<record>,<line>\\n`` (UTF-8).
 
-    Blank lines are counted, not written. A record over ``limit`` bytes or with more than ``n_fields`` fields is
-    not written: ``on_cut(Cut)`` receives it (it becomes a quarantined row). ``encoding`` = cp1252 transcodes.
+    Blank lines are not records: neither written nor counted. A record over ``limit`` bytes or with more than
+    ``n_fields`` fields is not written: ``on_cut(Cut)`` receives it (it becomes a quarantined row), and it counts
+    as read. ``encoding`` = cp1252 transcodes to UTF-8.
     """
     digest = hashlib.sha256()
     result = CopyResult()
@@ -255,7 +255,6 @@ def copy_records(
         fields = _fields(item, n_fields)
         too_wide = data & ~too_long & ~blank & (fields > n_fields)
         keep = data & ~blank & ~too_long & ~too_wide
-        result.blank_lines += int(blank.sum())
         result.rows += int((data & ~blank).sum())
         result.written += int(keep.sum())
         for i in np.flatnonzero(too_long | too_wide):
