@@ -58,7 +58,7 @@ def display_name(name: str) -> str:
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
-def safe_text(text: str, limit: int = 400) -> str:
+def safe_text(text: str, limit: int = 1000) -> str:
     """Text from a file or an error, made printable (escapes) and cut to ``limit`` characters."""
     shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text[:limit])
     return shown[:limit] + ("…" if len(shown) > limit or len(text) > limit else "")

@@ -48,6 +48,8 @@ def _build(landing, outside) -> dict:
 
     rng = random.Random(13)
     (landing / "binary.csv").write_bytes(b"\x89\x00\x1b[2J" + bytes(rng.randrange(256) for _ in range(4096)))
+    # 8 MB of bytes that are neither UTF-8 nor NUL: judged from its head, never transcoded whole.
+    (landing / "high bytes.csv").write_bytes(rng.randbytes(8 << 20).translate(bytes(range(128, 256)) * 2))
 
     cr = rows("CR1", 3)
     cr[1]["Entry Date"] = "13/45/2025"  # line 3 is quarantined
@@ -114,6 +116,11 @@ def _build(landing, outside) -> dict:
         z.writestr("inner.zip", b"PK\x05\x06" + b"\x00" * 18)
         z.writestr("__MACOSX/._ES-003 zipped.csv", b"\x00\x05\x16\x07")
         z.writestr("empty folder/", b"")
+        z.writestr("locked.csv", csv_text(ES003_HEADERS, rows("ZP4", 1)))
+    _mark_encrypted(landing / "bundle.zip", b"locked.csv")
+    with zipfile.ZipFile(landing / "many.zip", "w") as z:
+        for i in range(load_settings().archive_max_members + 1):
+            z.writestr(f"part {i}.csv", "")
     loads["bundle.zip/ES-003 zipped.csv"] = (3, 3, 0)
     loads["bundle.zip/reports/ES-003 deep.csv"] = (2, 2, 0)
 
@@ -131,6 +138,17 @@ def _build(landing, outside) -> dict:
     write(landing / ".hidden.csv", csv_text(ES003_HEADERS, rows("HD1", 1)))
     write(landing / "~$good.xlsx", "lock")
     return loads
+
+
+def _mark_encrypted(archive, member: bytes) -> None:
+    """Set the 'encrypted' flag of a member in the archive's central directory (zipfile cannot write one)."""
+    data = bytearray(archive.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        if data[at + 46 : at + 46 + len(member)] == member:
+            data[at + 8] |= 0x1
+        at = data.find(b"PK\x01\x02", at + 4)
+    archive.write_bytes(bytes(data))
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +196,7 @@ def test_every_entry_of_the_folder_has_an_inventory_row(hostile):
     written = [
         "good.csv",
         "binary.csv",
+        "high bytes.csv",
         "cr only.csv",
         "mixed endings.csv",
         "huge field.csv",
@@ -195,13 +214,22 @@ def test_every_entry_of_the_folder_has_an_inventory_row(hostile):
         "broken link.csv",
         "pipe.csv",
         "bundle.zip",
+        "many.zip",
         "export.xls",
         "export.csv.gz",
         "export",
         "zip named.csv",
         "corrupt.xlsx",
     ]
-    members = ["ES-003 zipped.csv", "reports/ES-003 deep.csv", "../escaped.csv", "bomb.csv", "notes.xls", "inner.zip"]
+    members = [
+        "ES-003 zipped.csv",
+        "reports/ES-003 deep.csv",
+        "../escaped.csv",
+        "bomb.csv",
+        "notes.xls",
+        "inner.zip",
+        "locked.csv",
+    ]
     assert len(written) == len(list((root / "landing").iterdir())) - 2  # all but the hidden and lock files
     assert names == sorted(written + [f"bundle.zip/{m}" for m in members])
     statuses = dict(con.execute("select file_name, status from ingest.landing_inventory").fetchall())
@@ -227,6 +255,8 @@ def test_binary_data_is_refused_from_its_head_with_an_escaped_excerpt(hostile):
     assert code == "binary_file" and "NUL" in reason
     assert excerpt.startswith("\\x89\\x00\\x1b[2J") and len(excerpt) <= 61
     assert excerpt.isprintable()
+    code, reason, excerpt = _refused(con, "high bytes.csv")
+    assert code == "no_header" and excerpt.isprintable() and len(excerpt) <= 61
 
 
 def test_cr_only_and_mixed_line_endings_are_read_with_their_lines(hostile):
@@ -314,12 +344,15 @@ def test_zip_members_are_files_of_their_own_or_refused_by_name(hostile):
         ("bundle.zip/ES-003 zipped.csv", "loaded", None, "bundle.zip"),
         ("bundle.zip/bomb.csv", "refused", "archive_limit", "bundle.zip"),
         ("bundle.zip/inner.zip", "refused", "unsupported_file_type", "bundle.zip"),
+        ("bundle.zip/locked.csv", "refused", "archive_member_encrypted", "bundle.zip"),
         ("bundle.zip/notes.xls", "refused", "unsupported_file_type", "bundle.zip"),
         ("bundle.zip/reports/ES-003 deep.csv", "loaded", None, "bundle.zip"),
     ]
     assert _raw_lines(con, "bundle.zip/ES-003 zipped.csv") == lines_of("ZP1", 3)
     assert "compression bomb" in _refused(con, "bundle.zip/bomb.csv")[1]
     assert not (root / "escaped.csv").exists() and not (root / "landing" / "escaped.csv").exists()
+    code, reason, _ = _refused(con, "many.zip")
+    assert code == "archive_limit" and f"{load_settings().archive_max_members + 1:,} files" in reason
 
 
 def test_types_it_does_not_read_are_refused_by_name(hostile):
