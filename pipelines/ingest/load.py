@@ -6,6 +6,7 @@ so a crash never leaves half a file, and rows read = rows loaded + rows quaranti
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -394,6 +395,9 @@ def load_report(
                 scratch.unlink(missing_ok=True)
             if archive is not None:
                 lf.path.unlink(missing_ok=True)  # the unpacked member
+    for folder in (work, settings.work_dir):  # gone once empty (members of other reports may still wait in it)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
     return results
 
 
