@@ -140,7 +140,7 @@ class Hasher:
         return self
 
 
-def fingerprint(path: Path, name: str, source_archive: str | None = None) -> LandingFile:
+def fingerprint(path: Path, name: str) -> LandingFile:
     """sha256, size and UTF-8 validity in one streaming pass."""
     h = Hasher()
     with open_regular(path) as f:
@@ -149,7 +149,7 @@ def fingerprint(path: Path, name: str, source_archive: str | None = None) -> Lan
             h.update(block)
     h.finish()
     modified = dt.datetime.fromtimestamp(mtime)
-    return LandingFile(path, name, h.digest.hexdigest(), h.size, modified, h.utf8, h.head, source_archive)
+    return LandingFile(path, name, h.digest.hexdigest(), h.size, modified, h.utf8, h.head)
 
 
 def unsupported(name: str) -> Refusal | None:
