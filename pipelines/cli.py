@@ -213,7 +213,7 @@ def _print_summary(warehouse: Path, landing: Path | None) -> None:
         ).fetchone()
         print()
         if landing:
-            print(f"landing folder   {landing}")
+            print(f"landing folder   {landing}  ({_landing_summary(con)})")
         print(f"warehouse        {warehouse}")
         print(
             "ledger           ingest.file_ledger       "
@@ -240,6 +240,19 @@ def _print_summary(warehouse: Path, landing: Path | None) -> None:
             print(f"                   {schema}.{table:<40} {n:>10,} rows")
     finally:
         con.close()
+
+
+def _landing_summary(con) -> str:
+    """What this run found in the landing folder: 'nothing new' on a day without new files."""
+    import duckdb
+
+    try:
+        counts = dict(con.execute("select status, count(*) from ingest.landing_inventory group by 1").fetchall())
+    except duckdb.CatalogException:  # no inventory yet
+        return "not read"
+    new = counts.pop("new", 0)
+    rest = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()))
+    return (f"{new} new file(s)" if new else "nothing new") + (f"; {rest}" if rest else "")
 
 
 def _synth(args) -> int:

@@ -45,9 +45,11 @@ def build_schedule_and_sensor(job):
         now = time.time()
         signatures = {}
         for p in scan_landing(s.landing_dir):
-            st = p.stat()
+            st = p.lstat()
             if now - st.st_mtime >= s.landing_settle_seconds:  # a file still being written waits
-                signatures[p.name] = hashlib.sha1(f"{p.name}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:12]
+                signatures[p.name] = hashlib.sha1(
+                    f"{p.name}|{st.st_size}|{st.st_mtime_ns}".encode("utf-8", "surrogateescape")
+                ).hexdigest()[:12]
         seen = set(json.loads(context.cursor)) if context.cursor else set()
         new = sorted(n for n, sig in signatures.items() if sig not in seen)
         if not new:

@@ -40,6 +40,13 @@ class Settings:
     xlsx_sheet_names: tuple[str, ...] = ("Main Report",)
     # Lines searched for the header row (ACE exports may start with title lines).
     header_search_lines: int = 25
+    # A record (line) longer than this, in bytes, is quarantined before DuckDB reads the file (4 MiB).
+    max_record_bytes: int = 4 * 1024**2
+    # ZIP archives in the landing folder: members at most, bytes per member and in all, compression ratio.
+    archive_max_members: int = 1000
+    archive_max_member_bytes: int = 4 * 1024**3
+    archive_max_total_bytes: int = 8 * 1024**3
+    archive_max_ratio: int = 100
     duckdb_memory_limit: str = "3GB"
     duckdb_threads: int = 2
     # The daily run: cron expression and time zone of the schedule (as_of = the scheduled date).
@@ -187,6 +194,13 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError(f"landing_settle_seconds must be a number >= 0, got {s.landing_settle_seconds!r}")
     if not isinstance(s.header_search_lines, int) or not 1 <= s.header_search_lines <= 1000:
         raise SettingsError(f"header_search_lines must be a whole number from 1 to 1000, got {s.header_search_lines!r}")
+    if not isinstance(s.max_record_bytes, int) or not 1024 <= s.max_record_bytes <= 256 * 1024**2:
+        raise SettingsError(
+            f"max_record_bytes must be a whole number from 1024 to 268435456, got {s.max_record_bytes!r}"
+        )
+    for name in ("archive_max_members", "archive_max_member_bytes", "archive_max_total_bytes", "archive_max_ratio"):
+        if not isinstance(getattr(s, name), int) or getattr(s, name) < 1:
+            raise SettingsError(f"{name} must be a whole number >= 1, got {getattr(s, name)!r}")
     if not isinstance(s.duckdb_threads, int) or s.duckdb_threads < 1:
         raise SettingsError(f"duckdb_threads must be a whole number >= 1, got {s.duckdb_threads!r}")
     if isinstance(s.xlsx_sheet_names, str) or not all(isinstance(n, str) for n in s.xlsx_sheet_names):

@@ -120,6 +120,9 @@ def test_the_dbt_wrapper_loads_nothing_of_the_pipeline():
     import subprocess
     import sys
 
-    code = "import sys, pipelines.transform.dbt_child; print(sorted(m for m in sys.modules if m.startswith(('dagster', 'pipelines.transform.dbt'))))"
+    code = (
+        "import sys, pipelines.transform.dbt_child; "
+        "print(sorted(m for m in sys.modules if m.startswith(('dagster', 'pipelines.transform.dbt'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['pipelines.transform.dbt_child']"

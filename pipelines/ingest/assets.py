@@ -43,20 +43,30 @@ def landing_inventory(context: AssetExecutionContext, pipeline: PipelineResource
     for i in items:
         by_status[i.status] = by_status.get(i.status, 0) + 1
         if i.status in ("refused", "deferred"):
-            context.log.warning(f"{i.file.path.name}: {i.status}: {i.reason}")
+            context.log.warning(f"{i.name}: {i.status}: {i.reason}")
+    new = by_status.get("new", 0)
+    # An empty folder, or one with nothing new, is a normal day: the marts are still rebuilt as of the run's date.
+    summary = f"{new} new file(s) to load" if new else "nothing new in the landing folder"
+    context.log.info(f"{settings.landing_dir}: {len(items)} item(s); {summary}")
     return MaterializeResult(
         metadata={
             "landing_dir": str(settings.landing_dir),
             "files_seen": len(items),
+            "summary": summary,
             **{f"files_{k}": v for k, v in sorted(by_status.items())},
             "files": MetadataValue.md(
                 "| file | status | report | reason |\n|---|---|---|---|\n"
                 + "\n".join(
-                    f"| {i.file.path.name} | {i.status} | {i.report_code or ''} | {i.reason or ''} |" for i in items
+                    "| " + " | ".join(_cell(c) for c in (i.name, i.status, i.report_code, i.reason)) + " |"
+                    for i in items
                 )
             ),
         }
     )
+
+
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "\\|")
 
 
 def _report_asset(report: Report) -> AssetsDefinition:

@@ -8,11 +8,10 @@ the alias line that would place it. Nothing is written to the warehouse; scratch
 from __future__ import annotations
 
 import difflib
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.ingest.files import fingerprint, prepare
+from pipelines.ingest.files import display_name, find_header, fingerprint, unsupported
 from pipelines.ingest.headers import Match, Refusal, classify, load_aliases, normalise
 from pipelines.ingest.layouts import REPORTS, Report
 from pipelines.settings import Settings
@@ -45,26 +44,27 @@ def _suggest(report: Report, header: str, taken: set[str]) -> str | None:
 def inspect_file(path: Path, settings: Settings) -> Inspection:
     aliases = load_aliases(settings.header_aliases_file)
     result = Inspection(path)
-    with tempfile.TemporaryDirectory(prefix="refunds_inspect_") as scratch:
-        try:
-            prepared = prepare(
-                fingerprint(path), Path(scratch), settings.xlsx_sheet_names, settings.header_search_lines, aliases
-            )
-            result.file_format, result.header_line = prepared.file_format, prepared.header_index + 1
-            result.headers = prepared.headers
-            match = classify(prepared.headers, aliases, path.name)
-        except Refusal as refusal:
-            result.refusal = f"{refusal.code}: {refusal}"
-            closest = _closest_report(prepared.headers if "prepared" in locals() else [], aliases)
-            if closest is not None:
-                result.report = closest
-                taken = {aliases[closest.code].get(normalise(h)) for h in prepared.headers}
-                result.unplaced = [
-                    (h, _suggest(closest, h, taken))
-                    for h in prepared.headers
-                    if h.strip() and normalise(h) not in aliases[closest.code]
-                ]
-            return result
+    headers: list[str] = []
+    try:
+        refusal = unsupported(path.name)
+        if refusal is not None:
+            raise refusal
+        header = find_header(fingerprint(path, display_name(path.name)), settings, aliases)
+        headers = header.cells
+        result.file_format, result.header_line, result.headers = header.file_format, header.line, headers
+        match = classify(headers, aliases, path.name)
+    except Refusal as refusal:
+        result.refusal = f"{refusal.code}: {refusal}"
+        closest = _closest_report(headers, aliases)
+        if closest is not None:
+            result.report = closest
+            taken = {aliases[closest.code].get(normalise(h)) for h in headers}
+            result.unplaced = [
+                (h, _suggest(closest, h, taken))
+                for h in headers
+                if h.strip() and normalise(h) not in aliases[closest.code]
+            ]
+        return result
     result.report, result.match = match.report, match
     taken = set(match.positions)
     result.unplaced = [(h, _suggest(match.report, h, taken)) for h in match.ignored_headers]

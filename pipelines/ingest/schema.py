@@ -135,12 +135,14 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
           run_id varchar,
           layout_fingerprint varchar,       -- layouts + aliases in force: a refused file is retried when they change
           layout_variant varchar,           -- the known layout the header is closest to (report_layouts.yaml)
-          detection_note varchar            -- how the report was told apart from another that also fits
+          detection_note varchar,           -- how the report was told apart from another that also fits
+          source_archive varchar,           -- the ZIP archive the file came from (file_name is <archive>/<member>)
+          refusal_excerpt varchar           -- a refused file's first characters, escaped and cut short
         )
         """
     )
-    # Ledgers created before these columns existed get them (NULL for the files loaded then).
-    for column in ("layout_variant", "detection_note"):
+    # Warehouses created before these columns existed get them (NULL for the files already in the ledger).
+    for column in ("layout_variant", "detection_note", "source_archive", "refusal_excerpt"):
         con.execute(f"alter table ingest.file_ledger add column if not exists {column} varchar")
     con.execute(
         """
