@@ -1,8 +1,10 @@
-"""Refund and offset reconciliation, through the real job on the bundled sample.
+"""Refund and offset reconciliation, through the real job on one synthetic world in two profiles: the bundled
+sample (REV-603 in the layout found in real exports: no importer, no principal/interest split, no offsets, one
+total) and the same world in the project's first assumed layouts (every column, the offset block).
 
-The generator's truth (data/sample/truth/) is computed from its world tables, not from the report files: what
-CBP paid per refund (refunds.csv), the offsets it took (offsets.csv), the variances it planted in CBP's figures
-(planted_variances.csv) and the expected figures per entry (entries.csv). Amounts are compared as Decimal, exactly.
+The generator's truth is computed from its world tables, not from the report files: what CBP paid per refund
+(refunds.csv), the offsets it took (offsets.csv), the variances it planted in CBP's figures (planted_variances.csv)
+and the expected figures per entry (entries.csv). Amounts are compared as Decimal, exactly.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-import shutil
 from collections import defaultdict
 from decimal import Decimal
 
@@ -18,7 +19,8 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from tests.conftest import PROJECT_ROOT
+from pipelines.synth import generate
+from tests.conftest import PROJECT_ROOT, copy_sample_exports
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
 AS_OF = (SAMPLE / "truth" / "as_of.txt").read_text().strip()
@@ -41,8 +43,20 @@ OFFSET_BUCKET = {
 }
 
 
-def _truth(name: str) -> list[dict]:
-    with (SAMPLE / "truth" / name).open(newline="", encoding="utf-8") as f:
+@pytest.fixture(scope="module", params=["realistic", "assumed"])
+def world(request, tmp_path_factory):
+    """The bundled sample (realistic profile), or the same world generated in the assumed layouts."""
+    if request.param == "realistic":
+        return SAMPLE
+    folder = tmp_path_factory.mktemp("assumed_world")
+    generate(
+        folder, entries=400, seed=7, as_of=dt.date.fromisoformat(AS_OF), xlsx_reports=("rev613",), profile="assumed"
+    )
+    return folder
+
+
+def _truth(name: str, world=SAMPLE) -> list[dict]:
+    with (world / "truth" / name).open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
@@ -50,17 +64,16 @@ def _dec(value) -> Decimal:
     return ZERO if value in (None, "") else Decimal(str(value)).quantize(Decimal("0.01"))
 
 
+def _rev603_without_offset_columns(world) -> list[dict]:
+    return [f for f in _truth("files.csv", world) if f["report_code"] == "rev603" and f["has_offset_columns"] == "N"]
+
+
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
+def warehouse(world, tmp_path_factory):
     root = tmp_path_factory.mktemp("refund_reconciliation")
     landing = root / "landing"
     landing.mkdir()
-    for row in _truth("files.csv"):
-        target = landing / row["file_name"]
-        shutil.copy2(SAMPLE / row["file_name"], target)
-        # the export time decides which export is newer: restore it (a git checkout does not keep it)
-        stamp = dt.datetime.fromisoformat(row["exported_at"]).timestamp()
-        os.utime(target, (stamp, stamp))
+    copy_sample_exports(landing, world)  # with their export times: they decide which export is newer
     os.environ["REFUNDS_EXPORTS_DIR"] = str(root / "exports")
     os.environ["REFUNDS_REPORTS_DIR"] = str(root / "reports")
     path = root / "warehouse" / "refunds.duckdb"
@@ -181,14 +194,41 @@ def test_one_refund_spanning_several_declarations_reconciles(recon):
         assert r["buckets_reconcile"]
 
 
-def test_offsets_match_the_truth(warehouse):
+def _inferred_refunds(world) -> set[str]:
+    """Refunds with offsets whose REV-603 export has no offset columns: their offsets can only be inferred."""
+    refund_dates = {n: r["refund_date"] for n, r in _truth_refunds().items()}
+    ranges = [(f["date_from"], f["date_to"]) for f in _rev603_without_offset_columns(world)]
+    return {
+        o["refund_number"]
+        for o in _truth("offsets.csv")
+        if any(lo <= refund_dates[o["refund_number"]] <= hi for lo, hi in ranges)
+    }
+
+
+def test_the_real_layout_derives_what_rev603_lacks(warehouse, world):
+    """REV-603 in the layout found in real exports: the importer and the principal / interest split come from
+    ES-022 by refund number, the total is the net paid; the bases say so."""
+    rows = _rows(warehouse, "select * from intermediate.int_refunds__rev603_current")
+    assert rows
+    real = all(
+        f["layout_variant"] == "importer_tool_2026" for f in _truth("files.csv", world) if f["report_code"] == "rev603"
+    )
+    for r in rows:
+        if real:
+            assert (r["importer_basis"], r["amount_split_basis"], r["net_basis"]) == (
+                "es022_refund_number",
+                "es022_refund_number",
+                "rev603_total",
+            ), r["refund_number"]
+        else:
+            assert (r["importer_basis"], r["amount_split_basis"], r["gross_basis"]) == ("reported",) * 3
+
+
+def test_offsets_match_the_truth(warehouse, world):
     offsets = _rows(warehouse, "select * from marts.fct_offsets")
     truth = _truth("offsets.csv")
-    refund_dates = {n: r["refund_date"] for n, r in _truth_refunds().items()}
-    # the older REV-603 export has no offset columns: its refunds' offsets can only be inferred
-    (no_columns,) = [f for f in _truth("files.csv") if f["report_code"] == "rev603" and f["has_offset_columns"] == "N"]
-    inferred_refunds = {o["refund_number"] for o in truth if refund_dates[o["refund_number"]] <= no_columns["date_to"]}
-    assert inferred_refunds, "the sample has an offset in the REV-603 file without offset columns"
+    inferred_refunds = _inferred_refunds(world)
+    assert inferred_refunds, "the sample has an offset in a REV-603 file without offset columns"
 
     reported = sorted(
         (o["refund_number"], o["offset_type"], o["debt_reference"] or None, o["agency"] or None, _dec(o["amount"]))
@@ -223,13 +263,18 @@ def test_offsets_match_the_truth(warehouse):
             assert o["dispute_with"] == o["originating_agency"] != "CBP"
 
 
-def test_a_debt_spanning_several_refunds_is_one_debt(warehouse):
+def test_a_debt_spanning_several_refunds_is_one_debt(warehouse, world):
     truth = defaultdict(set)
     for o in _truth("offsets.csv"):
         if o["debt_reference"]:
             truth[o["debt_reference"]].add(o["refund_number"])
     spanning = {ref: refunds for ref, refunds in truth.items() if len(refunds) > 1}
     assert spanning
+    if not any(f["has_offset_columns"] == "Y" for f in _truth("files.csv", world) if f["report_code"] == "rev603"):
+        # No export names a debt: each inferred offset is a debt of its own refund, never merged on a guess.
+        debts = _rows(warehouse, "select * from marts.fct_offset_debts")
+        assert debts and all(d["refund_count"] == 1 and d["debt_reference"] is None for d in debts)
+        return
     debts = {
         d["debt_reference"]: d for d in _rows(warehouse, "select * from marts.fct_offset_debts") if d["debt_reference"]
     }
