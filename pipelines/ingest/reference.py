@@ -16,6 +16,7 @@ import duckdb
 from pipelines.ingest.headers import normalise
 
 YES = "('Y', 'YES', 'TRUE', '1', 'X')"
+_DATE = "cast(coalesce(try_strptime({0}, '%Y-%m-%d'), try_strptime({0}, '%m/%d/%Y')) as date)"
 YES_NO = "('Y', 'N', 'YES', 'NO', 'TRUE', 'FALSE', '1', '0', 'X', '')"
 
 PROFILE_COLUMNS = {  # name: required
@@ -25,6 +26,9 @@ PROFILE_COLUMNS = {  # name: required
     "ach_enrolled": False,
     "form_4811_payee_number": False,
     "allowed_filer_codes": False,
+    # CAPE Phase 3 (finally liquidated entries), reportedly only for importers who sued (UNVERIFIED): the date from
+    # which this importer may file them; empty = off (the default)
+    "phase3_from": False,
 }
 
 FLAG_COLUMNS = {
@@ -94,10 +98,12 @@ def load_importer_profiles(con: duckdb.DuckDBPyConnection, path: Path) -> int:
             _fail_on(
                 con,
                 path,
-                f"""select line, importer_number, is_corporate, ach_enrolled from _ref
+                f"""select line, importer_number, is_corporate, ach_enrolled, phase3_from from _ref
                 where importer_number is null or upper(coalesce(is_corporate, '?')) not in {YES_NO}
-                   or upper(coalesce(ach_enrolled, '')) not in {YES_NO} order by line""",
-                "importer_number must be set and is_corporate / ach_enrolled must be Y or N",
+                   or upper(coalesce(ach_enrolled, '')) not in {YES_NO}
+                   or (phase3_from is not null and {_DATE.format("phase3_from")} is null) order by line""",
+                "importer_number must be set, is_corporate / ach_enrolled must be Y or N, phase3_from a date "
+                "(YYYY-MM-DD or MM/DD/YYYY) or empty",
             )
             _fail_on(
                 con,
@@ -107,11 +113,13 @@ def load_importer_profiles(con: duckdb.DuckDBPyConnection, path: Path) -> int:
             )
             con.execute(
                 f"""
-                insert into raw.importer_profiles
+                insert into raw.importer_profiles (importer_number, importer_name, is_corporate, ach_enrolled,
+                  form_4811_payee_number, allowed_filer_codes, phase3_from, _source_file, _source_line)
                 select importer_number, importer_name, upper(is_corporate) in {YES},
                   upper(coalesce(ach_enrolled, '')) in {YES}, form_4811_payee_number,
                   list_filter(list_transform(string_split(coalesce(allowed_filer_codes, ''), '|'),
                     lambda x: upper(trim(x))), lambda x: x <> ''),
+                  {_DATE.format("phase3_from")},
                   $file, line
                 from _ref
                 """,

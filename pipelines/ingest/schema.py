@@ -66,11 +66,14 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
           ach_enrolled boolean,
           form_4811_payee_number varchar,
           allowed_filer_codes varchar[],
+          phase3_from date,                 -- CAPE Phase 3 allowed for the importer from this date (NULL: off)
           _source_file varchar not null,
           _source_line bigint not null
         )
         """
     )
+    # A profiles table created before the column existed gets it (the table is refilled from the file every run).
+    con.execute("alter table raw.importer_profiles add column if not exists phase3_from date")
     con.execute(
         """
         create table if not exists raw.entry_flags (

@@ -28,6 +28,12 @@ flags as (
 
 ),
 
+profiles as (
+
+    select * from {{ ref('stg_reference__importer_profiles') }}
+
+),
+
 -- The entry flags file, when present, is complete: an entry it does not list has none of its flags.
 flags_file as (
 
@@ -62,6 +68,7 @@ select
     e.is_recon_flagged,
     l.liquidation_status,
     l.liquidation_date,
+    p.phase3_from,
     x.is_loaded as is_es022_loaded,
     coalesce(c.accepted_declaration_count, 0) as accepted_declaration_count,
     c.first_accepted_declaration_number,
@@ -92,3 +99,4 @@ cross join es022_exports as x
 left join liquidations as l on e.entry_summary_number = l.entry_summary_number
 left join cape_history as c on e.entry_summary_number = c.entry_summary_number
 left join flags as f on e.entry_summary_number = f.entry_summary_number
+left join profiles as p on e.importer_number = p.importer_number

@@ -22,6 +22,14 @@ liquidations as (
 
 ),
 
+-- the PSC errors that close the correction path: 864 (after CAPE acceptance), F883 (FTZ type 06)
+psc_errors as (
+
+    select * from {{ ref('cbp_error_texts') }}
+    where applies_to = 'psc'
+
+),
+
 not_passed as (
 
     select * from rule_results where outcome <> 'pass'
@@ -32,7 +40,7 @@ reasons as (
 
     select
         entry_summary_number,
-        max(case when rule_name = 'already_accepted' then 1 else 0 end) = 1 as is_already_accepted,
+        max(case when rule_name = 'already_accepted' and result = 'fail' then 1 else 0 end) = 1 as is_already_accepted,
         max(case when outcome = 'ineligible' then 1 else 0 end) = 1 as has_ineligible_reason,
         max(case when outcome = 'needs_review' then 1 else 0 end) = 1 as has_review_reason,
         max(case when rule_name in ('liquidated_beyond_window', 'final_liquidation') then 1 else 0 end) = 1
@@ -89,7 +97,14 @@ assessed as (
         -- scheduled liquidation: the real date once liquidated, else CBP's usual lag after entry (estimate)
         cast({{ dbt.dateadd('day', var('scheduled_liquidation_days'), 'e.entry_date') }} as date)
             as estimated_liquidation_date,
-        cast({{ dbt.dateadd('day', var('psc_window_days'), 'e.entry_date') }} as date) as psc_window_end
+        cast({{ dbt.dateadd('day', var('psc_window_days'), 'e.entry_date') }} as date) as psc_window_end,
+        case
+            when coalesce(r.is_already_accepted, false) then '864'
+            when e.entry_type_code in ('{{ var("psc_blocked_entry_types") | join("', '") }}') then 'F883'
+        end as psc_block_code,
+        -- a court action (28 U.S.C. 1581(i)) within court_action_years, counted from the liquidation (INFERRED)
+        cast({{ dbt.dateadd('year', var('court_action_years'), 'l.liquidation_date') }} as date)
+            as court_action_deadline
     from entries as e
     left join reasons as r on e.entry_summary_number = r.entry_summary_number
     left join cbp_texts as t on e.entry_summary_number = t.entry_summary_number
@@ -114,11 +129,12 @@ select
             then {{ dbt.datediff(as_of_date(), 'a.protest_deadline', 'day') }}
     end as protest_days_left,
 
-    -- needs a correction first: PSC within 300 days of entry and 15 days before scheduled liquidation
+    -- needs a correction first: PSC within 300 days of entry and 15 days before scheduled liquidation, unless CBP
+    -- refuses a PSC on the entry (864 after CAPE acceptance, F883 on an FTZ type 06 entry's IEEPA HTS)
     case
         when a.needs_correction then
             case
-                when a.liquidation_date is not null then false
+                when a.liquidation_date is not null or a.psc_block_code is not null then false
                 else {{ as_of_date() }} <= least(
                     a.psc_window_end,
                     cast({{ dbt.dateadd('day', -var('psc_days_before_liquidation'), 'a.estimated_liquidation_date') }}
@@ -126,9 +142,15 @@ select
             end
     end as is_psc_possible,
     case
-        when a.needs_correction and a.liquidation_date is null then least(
+        when a.needs_correction and a.liquidation_date is null and a.psc_block_code is null then least(
             a.psc_window_end,
             cast({{ dbt.dateadd('day', -var('psc_days_before_liquidation'), 'a.estimated_liquidation_date') }}
                 as date))
-    end as psc_deadline
+    end as psc_deadline,
+    case when a.needs_correction then p.error_code || ' ' || p.error_text end as psc_blocked_by,
+    case
+        when a.court_action_deadline is not null
+            then {{ dbt.datediff(as_of_date(), 'a.court_action_deadline', 'day') }}
+    end as court_action_days_left
 from assessed as a
+left join psc_errors as p on a.psc_block_code = p.error_code

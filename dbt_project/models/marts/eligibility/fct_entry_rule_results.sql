@@ -37,9 +37,27 @@ inputs as (
         f.*,
         t.accepted as entry_type_accepted,
         f.entry_type_code in ('{{ var("recon_accepted_entry_types") | join("', '") }}') as is_recon_accepted_type,
-        {{ dbt.datediff('f.liquidation_date', as_of_date(), 'day') }} as days_since_liquidation
+        {{ dbt.datediff('f.liquidation_date', as_of_date(), 'day') }} as days_since_liquidation,
+        coalesce(f.phase3_from <= {{ as_of_date() }}, false) as is_phase3_open
     from facts as f
     left join entry_types_in_force as t on f.entry_type_code = t.entry_type_code
+
+),
+
+-- A liquidation is final once its protest period is over (19 U.S.C. 1514: 180 days, var protest_window_days) and
+-- no protest is open; ES-701 may say so (status Final) or not yet. NULL: liquidated, date unknown.
+finality as (
+
+    select
+        *,
+        case
+            when liquidation_status = 'Final' then true
+            when liquidation_status not in ('Liquidated', 'Reliquidated') or liquidation_status is null then false
+            when has_open_protest then false
+            when liquidation_date is null then null
+            else days_since_liquidation > {{ var('protest_window_days') }}
+        end as is_final
+    from inputs
 
 ),
 
@@ -119,23 +137,35 @@ evaluated as (
         coalesce(entry_summary_status, 'no export of the entry carried the Entry Summary Status')
     from inputs
 
+    -- CAPE Phase 3 (a dated setting per importer, off by default) takes finally liquidated entries
     union all
     select entry_summary_number, 'final_liquidation',
-        case when liquidation_status = 'Final' then 'fail' else 'pass' end,
-        liquidation_status
-    from inputs
+        case
+            when is_final and is_phase3_open then 'pass'
+            when is_final then 'fail'
+            when is_final is null and not is_phase3_open then 'unknown'
+            else 'pass'
+        end,
+        coalesce(liquidation_status, 'unliquidated')
+            || case when is_final and liquidation_status <> 'Final' then ', final by age' else '' end
+            || case when is_phase3_open then '; CAPE Phase 3 open to the importer from '
+                || cast(phase3_from as varchar) else '' end
+    from finality
 
     union all
     select entry_summary_number, 'liquidated_beyond_window',
         case
-            when liquidation_status not in ('Liquidated', 'Reliquidated') or liquidation_status is null then 'pass'
+            when liquidation_status not in ('Liquidated', 'Reliquidated', 'Final') or liquidation_status is null
+                then 'pass'
+            when is_final and is_phase3_open then 'pass'
             when liquidation_date is null then 'unknown'
             when days_since_liquidation > {{ var('cape_liquidation_window_days') }} then 'fail'
             else 'pass'
         end,
         'liquidated ' || cast(liquidation_date as varchar) || ', ' || cast(days_since_liquidation as varchar)
             || ' days before ' || cast({{ as_of_date() }} as varchar)
-    from inputs
+            || case when is_final and is_phase3_open then '; final, CAPE Phase 3 open to the importer' else '' end
+    from finality
 
     -- unknown when no ES-022 export says what CAPE has seen, or a declaration shows a status nobody knows
     union all

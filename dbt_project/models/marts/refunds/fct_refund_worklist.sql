@@ -10,6 +10,12 @@
 --   offset_unidentified    debt        funds diverted to a debt REV-603 does not identify  amount diverted
 --   offset_to_validate     debt        offset whose validation / dispute steps are open    amount diverted
 --   claim_overdue          declaration entries accepted > refund_window_max_days, unpaid   principal expected
+--   held_for_review        entry       eligibility holds it back for a person (anomaly,     IEEPA principal
+--                                      unknown that the rule says to review), with the rules'
+--                                      reasons
+--   protest_window_open    entry       past the 80-day CAPE window: protest by the deadline  IEEPA principal
+--   court_action_window_open entry     protest window closed: a court action (1581(i))      IEEPA principal
+--                                      until its deadline
 --   importer_profile_missing importer no profile: its interest uses an assumed rate basis  interest riding on it
 --                                      (var interest_rate_basis_when_importer_unknown); listed whatever the amount:
 --                                      every figure of the importer depends on it. Amount: |interest on the assumed
@@ -48,6 +54,12 @@ claims as (
 entry_interest as (
 
     select * from {{ ref('fct_entry_interest') }}
+
+),
+
+eligibility as (
+
+    select * from {{ ref('fct_entry_eligibility') }}
 
 ),
 
@@ -225,6 +237,48 @@ profile_items as (
 
 ),
 
+-- Entries not on a refund yet: held back for review, or past the CAPE window with a remedy still open.
+entry_items as (
+
+    select
+        case
+            when eligibility_status = 'needs_review' then 'held_for_review'
+            when protest_path = 'protest_open' then 'protest_window_open'
+            else 'court_action_window_open'
+        end as reason_code,
+        'entry' as subject_type,
+        entry_summary_number as subject_id,
+        cast(null as {{ dbt.type_string() }}) as refund_number,
+        entry_summary_number,
+        cast(null as {{ dbt.type_string() }}) as cape_declaration_number,
+        cast(null as {{ dbt.type_string() }}) as debt_key,
+        importer_number,
+        abs(ieepa_principal_amount) as amount,
+        case
+            when eligibility_status = 'needs_review' then 'held back: ' || coalesce(reason_codes, '')
+            when protest_path = 'protest_open' then 'liquidated ' || cast(liquidation_date as {{ dbt.type_string() }})
+                || ', protest within ' || cast(protest_days_left as {{ dbt.type_string() }}) || ' days'
+            else 'liquidated ' || cast(liquidation_date as {{ dbt.type_string() }}) || ', protest window closed, '
+                || cast(court_action_days_left as {{ dbt.type_string() }}) || ' days left for a court action'
+        end as detail,
+        cast(null as {{ dbt.type_string() }}) as chase_with_override,
+        coalesce(liquidation_date, entry_summary_date) as opened_on,
+        case
+            when eligibility_status = 'needs_review' then cast(null as date)
+            when protest_path = 'protest_open' then protest_deadline
+            else court_action_deadline
+        end as act_by
+    from eligibility
+    where ieepa_principal_amount <> 0
+        and (
+            eligibility_status = 'needs_review'
+            or protest_path = 'protest_open'
+            or (protest_path = 'protest_expired' and court_action_days_left >= 0)
+        )
+        and abs(ieepa_principal_amount) >= {{ min_amount }}
+
+),
+
 items as (
 
     select * from ach_items
@@ -240,6 +294,8 @@ items as (
     select * from overdue_items
     union all
     select * from profile_items
+    union all
+    select * from entry_items
 
 ),
 

@@ -19,6 +19,8 @@ renamed as (
         -- refunds are consolidated by IOR or by its Form 4811 payee
         coalesce(form_4811_payee_number, importer_number) as refund_payee_number,
         allowed_filer_codes,
+        -- CAPE Phase 3 (finally liquidated entries) allowed for this importer from this date; NULL = off
+        phase3_from,
 
         -- lineage
         _source_file,
