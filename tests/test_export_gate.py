@@ -110,6 +110,11 @@ def test_sample_run_writes_valid_cape_files(exported):
         assert {filers[e] for e in check_cape_file(f)} == {f.name.split("_")[1]}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["as_of"] == AS_OF and manifest["entries"] == len(exported_entries)
+    with duckdb.connect(str(exported / "warehouse" / "refunds.duckdb"), read_only=True) as con:
+        versions = {
+            r[0] for r in con.execute("select distinct rules_version from marts.fct_declaration_plan").fetchall()
+        }
+    assert versions == {manifest["rules_version"]}, "the manifest names the rules version the plan was made with"
     for entry in manifest["files"]:
         assert hashlib.sha256((out / entry["file_name"]).read_bytes()).hexdigest() == entry["sha256"]
     assert (out / "manifest.md").read_text().startswith("# CAPE upload files")

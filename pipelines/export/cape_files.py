@@ -25,16 +25,10 @@ import pyarrow as pa
 
 from pipelines import folder_swap
 from pipelines.quality.frames import export_candidates_sql
-from pipelines.settings import PROJECT_ROOT
 
 HEADER = "Entry Number"
 MAX_ROWS = 9_999
 MAX_BYTES = 1_000_000
-RULE_FILES = (
-    "dbt_project/seeds/cape_rules.csv",
-    "dbt_project/seeds/cape_entry_types.csv",
-    "dbt_project/dbt_project.yml",
-)
 
 
 @dataclass
@@ -49,12 +43,11 @@ class ExportFile:
     expected_interest_amount: str | None
 
 
-def rules_version() -> str:
-    """sha256 (first 12) of the rule seeds and dbt vars in force: which rules produced a file."""
-    digest = hashlib.sha256()
-    for rel in RULE_FILES:
-        digest.update((PROJECT_ROOT / rel).read_bytes())
-    return digest.hexdigest()[:12]
+def rules_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The version of the reference data and settings the marts were built with (macros/rules_version.sql): every
+    mart row carries it, so a file's manifest names the rules that planned it."""
+    (version,) = con.execute("select max(rules_version) from marts.fct_entry_eligibility").fetchone()
+    return version
 
 
 def _safe(name: str) -> str:
@@ -145,7 +138,7 @@ def write_export(
             "as_of": as_of.isoformat(),
             "run_id": run_id,
             "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "rules_version": rules_version(),
+            "rules_version": rules_version(con),
             "line_ending": "CRLF" if line_ending == "\r\n" else "LF",
             "files": [asdict(f) for f in written],
             "entries": sum(f.rows for f in written),

@@ -59,5 +59,7 @@ select
     entry_type_code,
     entry_summary_date,
     ieepa_principal_amount,
-    as_of_date
+    as_of_date,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from numbered

@@ -151,6 +151,8 @@ select
     case
         when a.court_action_deadline is not null
             then {{ dbt.datediff(as_of_date(), 'a.court_action_deadline', 'day') }}
-    end as court_action_days_left
+    end as court_action_days_left,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from assessed as a
 left join psc_errors as p on a.psc_block_code = p.error_code

@@ -114,6 +114,8 @@ select
     p.ieepa_programs,
     e.section_232_duty_amount + e.section_301_duty_amount + e.section_201_duty_amount
         + e.section_122_duty_amount + e.other_chapter_99_duty_amount + e.base_duty_amount
-        as non_refundable_duty_amount
+        as non_refundable_duty_amount,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from entries as e
 left join programs as p on e.entry_summary_number = p.entry_summary_number

@@ -251,6 +251,8 @@ select
     case when e.result = 'fail' then r.cbp_error_text end as cbp_error_text,
     e.evidence,
     r.status as rule_status,
-    {{ as_of_date() }} as as_of_date
+    {{ as_of_date() }} as as_of_date,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from evaluated as e
 inner join rules_in_force as r on e.rule_name = r.rule_name

@@ -196,5 +196,7 @@ select
     case
         when cbp_interest_amount is null or interest_cbp_daily_compound is null then null
         else diagnosis_reading_amount is not null
-    end as is_interest_explained
+    end as is_interest_explained,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from final

@@ -107,6 +107,8 @@ select
     cast(coalesce(sum(case when payment_status in ('paid', 'in_transit') then principal_amount end), 0)
         as decimal(18, 2)) as principal_paid_amount,
     cast(coalesce(sum(case when payment_status in ('paid', 'in_transit') then interest_cbp_daily_compound end), 0)
-        as decimal(18, 2)) as interest_owed_on_paid_refunds_amount
+        as decimal(18, 2)) as interest_owed_on_paid_refunds_amount,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from dated
 group by importer_number, payment_year

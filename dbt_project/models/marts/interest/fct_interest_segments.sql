@@ -204,6 +204,8 @@ select
             + (case when g.principal_amount > {{ threshold }} then g.principal_amount - {{ threshold }} else 0 end)
                 * v.tier2_daily_rate * g.days
         else g.principal_amount * g.daily_rate * g.days
-    end as vendor_tier_interest_amount
+    end as vendor_tier_interest_amount,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from grown as g
 left join vendor_rates as v on g.quarter_start = v.quarter_start

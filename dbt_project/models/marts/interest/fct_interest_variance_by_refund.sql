@@ -114,7 +114,9 @@ select
     r.refund_principal_amount as rev603_principal_amount,
     r.refund_interest_amount as rev603_interest_amount,
     -- REV-603's refund-level interest equals the sum of the entries' stated interest (NULL: refund not in REV-603)
-    r.refund_interest_amount = b.cbp_interest_amount as rev603_interest_agrees
+    r.refund_interest_amount = b.cbp_interest_amount as rev603_interest_agrees,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from by_refund as b
 left join rev603 as r on b.refund_number = r.refund_number and r.recency = 1
 left join diagnoses as d on b.refund_number = d.refund_number

@@ -218,5 +218,7 @@ select
     refund_window_status,
     refund_window_status in ('in_window', 'overdue') as is_past_window_start,
     refund_window_status = 'overdue' as is_overdue,
-    {{ as_of_date() }} as as_of_date
+    {{ as_of_date() }} as as_of_date,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from windowed

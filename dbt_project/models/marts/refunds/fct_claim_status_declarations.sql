@@ -95,6 +95,8 @@ select
         else 'in_progress'
     end as declaration_stage,
     d.overdue_count > 0 as is_overdue,
-    {{ as_of_date() }} as as_of_date
+    {{ as_of_date() }} as as_of_date,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from by_declaration as d
 left join refund_lists as r on d.cape_declaration_number = r.cape_declaration_number

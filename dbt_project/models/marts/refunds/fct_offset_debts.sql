@@ -211,6 +211,8 @@ select
     f.dispute_reference,
     f.review_note,
     {{ dbt.datediff('f.last_offset_date', as_of_date(), 'day') }} as days_since_last_offset,
-    {{ as_of_date() }} as as_of_date
+    {{ as_of_date() }} as as_of_date,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from step_flags as f
 left join open_steps as o on f.debt_key = o.debt_key

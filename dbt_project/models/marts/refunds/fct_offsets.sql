@@ -101,7 +101,9 @@ select
     -- lineage
     o._source_file,
     o._source_line,
-    {{ as_of_date() }} as as_of_date
+    {{ as_of_date() }} as as_of_date,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from offsets as o
 left join debts as d on o.debt_key = d.debt_key
 left join entry_lists as e on o.refund_number = e.refund_number

@@ -225,5 +225,7 @@ select
 
     -- lineage
     _source_file,
-    _source_line
+    _source_line,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from explained

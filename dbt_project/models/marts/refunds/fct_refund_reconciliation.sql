@@ -442,5 +442,7 @@ select
     buckets_total_amount = variance_amount as buckets_reconcile,
     variance_reasons,
     largest_bucket,
-    {{ as_of_date() }} as as_of_date
+    {{ as_of_date() }} as as_of_date,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from final

@@ -333,5 +333,7 @@ select
     opened_on,
     {{ dbt.datediff('opened_on', as_of_date(), 'day') }} as days_open,
     act_by,
-    {{ as_of_date() }} as as_of_date
+    {{ as_of_date() }} as as_of_date,
+    -- the reference data and settings this row was decided by (macros/rules_version.sql)
+    {{ rules_version() }} as rules_version
 from ranked
