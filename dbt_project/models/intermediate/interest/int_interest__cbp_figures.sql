@@ -119,14 +119,8 @@ rev615 as (
 
 rev603 as (
 
-    -- refund-level columns, from the newest export of the refund (offset rows repeat them)
-    select
-        refund_number,
-        refund_date,
-        refund_status,
-        refund_secondary_status,
-        row_number() over (partition by refund_number order by {{ newest_export_order() }}) as recency
-    from {{ ref('stg_ace__rev603_trade_refunds') }}
+    select refund_number, refund_date, refund_status, refund_secondary_status
+    from {{ ref('int_refunds__rev603_refunds') }}
     where refund_date <= {{ as_of_date() }}
 
 ),
@@ -244,4 +238,4 @@ select
         when p.refund_date is not null then 'rev603_refund_date'
     end as payment_date_source
 from chosen as c
-left join rev603 as p on c.refund_number = p.refund_number and p.recency = 1
+left join rev603 as p on c.refund_number = p.refund_number

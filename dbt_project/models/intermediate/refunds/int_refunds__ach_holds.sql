@@ -24,16 +24,9 @@ rev613 as (
 
 rev603 as (
 
-    -- refund-level columns repeat on every offset row of the newest export: one row per refund
     select refund_number, importer_number, refund_date, refund_secondary_status, _file_modified_at
-    from (
-        select
-            *,
-            row_number() over (partition by refund_number order by _source_line) as line_rank
-        from {{ ref('int_refunds__rev603_current') }}
-        where refund_secondary_status = 'Check/ACH Returned' or refund_secondary_status in ({{ released_list }})
-    ) as r
-    where line_rank = 1
+    from {{ ref('int_refunds__rev603_refunds') }}
+    where (refund_secondary_status = 'Check/ACH Returned' or refund_secondary_status in ({{ released_list }}))
         and refund_date <= {{ as_of_date() }}
 
 ),

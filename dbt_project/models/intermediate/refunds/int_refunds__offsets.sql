@@ -24,16 +24,7 @@ dispute_paths as (
 
 refunds as (
 
-    -- refund-level figures repeat on every row of the refund; take the first line
-    select *
-    from (
-        select
-            *,
-            row_number() over (partition by refund_number order by _source_line) as line_rank,
-            max(case when has_offset_detail then 1 else 0 end) over (partition by refund_number) as has_any_offset_row
-        from current_rows
-    ) as r
-    where line_rank = 1
+    select * from {{ ref('int_refunds__rev603_refunds') }}
 
 ),
 
@@ -76,7 +67,7 @@ inferred as (
         _source_file,
         _source_line
     from refunds
-    where has_any_offset_row = 0
+    where offset_row_count = 0
       and gross_refund_amount - net_refund_amount > 0
       -- a gross taken from other reports can differ from REV-603's total for other reasons: only a refund REV-603
       -- says was diverted has its gap taken as an offset

@@ -15,16 +15,7 @@ with
 
 rev603 as (
 
-    select
-        refund_number,
-        importer_number,
-        refund_date,
-        refund_status,
-        refund_secondary_status,
-        refund_principal_amount,
-        refund_interest_amount,
-        row_number() over (partition by refund_number order by {{ newest_export_order() }}) as recency
-    from {{ ref('stg_ace__rev603_trade_refunds') }}
+    select * from {{ ref('int_refunds__rev603_refunds') }}
 
 ),
 
@@ -70,7 +61,7 @@ refunds as (
             else 'pending'
         end as payment_status,
         a.refund_secondary_status = 'Funds Diverted' as has_offset
-    from (select * from rev603 where recency = 1) as a
+    from rev603 as a
     full outer join rev615 as d on a.refund_number = d.refund_number
 
 ),

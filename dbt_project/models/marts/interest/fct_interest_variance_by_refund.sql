@@ -17,16 +17,16 @@ entries as (
 
 rev603 as (
 
-    -- refund-level columns, from the newest export of the refund (offset rows repeat them)
+    -- REV-603's own principal and interest: NULL where its layout has none (a split derived from the entries would
+    -- agree with them by construction)
     select
         refund_number,
         refund_date,
         refund_status,
         refund_secondary_status,
-        refund_principal_amount,
-        refund_interest_amount,
-        row_number() over (partition by refund_number order by {{ newest_export_order() }}) as recency
-    from {{ ref('stg_ace__rev603_trade_refunds') }}
+        case when amount_split_basis = 'reported' then refund_principal_amount end as refund_principal_amount,
+        case when amount_split_basis = 'reported' then refund_interest_amount end as refund_interest_amount
+    from {{ ref('int_refunds__rev603_refunds') }}
 
 ),
 
@@ -118,5 +118,5 @@ select
     -- the reference data and settings this row was decided by (macros/rules_version.sql)
     {{ rules_version() }} as rules_version
 from by_refund as b
-left join rev603 as r on b.refund_number = r.refund_number and r.recency = 1
+left join rev603 as r on b.refund_number = r.refund_number
 left join diagnoses as d on b.refund_number = d.refund_number

@@ -31,12 +31,6 @@
 
 with
 
-rev603_rows as (
-
-    select * from {{ ref('int_refunds__rev603_current') }}
-
-),
-
 refund_entries as (
 
     select * from {{ ref('fct_refund_entries') }}
@@ -63,15 +57,7 @@ ach_holds as (
 
 rev603 as (
 
-    -- refund-level figures repeat on every offset row of the refund; take the first line of its newest export
-    select *
-    from (
-        select
-            *,
-            row_number() over (partition by refund_number order by _source_line) as line_rank
-        from rev603_rows
-    ) as r
-    where line_rank = 1
+    select * from {{ ref('int_refunds__rev603_refunds') }}
 
 ),
 
