@@ -6,7 +6,7 @@ with
 
 entries as (
 
-    select * from {{ ref('fct_entry_refundable') }}
+    select * from {{ ref('int_eligibility__entry_refundable') }}
 
 ),
 

@@ -28,7 +28,7 @@ with
 
 refundable as (
 
-    select * from {{ ref('fct_entry_refundable') }}
+    select * from {{ ref('int_eligibility__entry_refundable') }}
     where ieepa_principal_amount > 0
 
 ),

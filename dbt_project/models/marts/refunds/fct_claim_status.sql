@@ -62,7 +62,7 @@ liquidation as (
 
 refundable as (
 
-    select * from {{ ref('fct_entry_refundable') }}
+    select * from {{ ref('int_eligibility__entry_refundable') }}
 
 ),
 

@@ -34,7 +34,7 @@ es022 as (
 
 refundable as (
 
-    select * from {{ ref('fct_entry_refundable') }}
+    select * from {{ ref('int_eligibility__entry_refundable') }}
 
 ),
 

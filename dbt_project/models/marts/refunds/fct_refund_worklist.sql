@@ -59,7 +59,7 @@ entry_interest as (
 
 eligibility as (
 
-    select * from {{ ref('fct_entry_eligibility') }}
+    select * from {{ ref('int_eligibility__entry_status') }}
 
 ),
 
