@@ -18,7 +18,7 @@ liquidations as (
 
 cape_history as (
 
-    select * from {{ ref('int_entry_cape_history') }}
+    select * from {{ ref('int_eligibility__cape_history') }}
 
 ),
 

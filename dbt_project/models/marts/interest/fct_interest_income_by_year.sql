@@ -29,7 +29,7 @@ rev615 as (
         max(sent_to_treasury_date) as sent_to_treasury_date,
         sum(stated_principal_amount) as refund_principal_amount,
         sum(stated_interest_amount) as refund_interest_amount
-    from {{ ref('fct_refund_entries') }}
+    from {{ ref('int_refunds__entries') }}
     group by refund_number
 
 ),
@@ -39,7 +39,7 @@ expected as (
     select
         refund_number,
         sum(interest_cbp_daily_compound) as interest_cbp_daily_compound
-    from {{ ref('fct_entry_interest') }}
+    from {{ ref('int_interest__entry_interest') }}
     where refund_number is not null
     group by refund_number
 

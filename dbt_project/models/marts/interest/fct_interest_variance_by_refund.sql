@@ -10,7 +10,7 @@ with
 
 entries as (
 
-    select * from {{ ref('fct_entry_interest') }}
+    select * from {{ ref('int_interest__entry_interest') }}
     where refund_number is not null
 
 ),

@@ -6,7 +6,7 @@ with
 
 claims as (
 
-    select * from {{ ref('fct_claim_status') }}
+    select * from {{ ref('int_refunds__claim_status') }}
 
 ),
 

@@ -14,13 +14,13 @@ offsets as (
 
 refund_entries as (
 
-    select * from {{ ref('fct_refund_entries') }}
+    select * from {{ ref('int_refunds__entries') }}
 
 ),
 
 debts as (
 
-    select * from {{ ref('fct_offset_debts') }}
+    select * from {{ ref('int_refunds__offset_debts') }}
 
 ),
 

@@ -29,31 +29,31 @@ with
 
 refunds as (
 
-    select * from {{ ref('fct_refund_reconciliation') }}
+    select * from {{ ref('int_refunds__reconciliation') }}
 
 ),
 
 refund_entries as (
 
-    select * from {{ ref('fct_refund_entries') }}
+    select * from {{ ref('int_refunds__entries') }}
 
 ),
 
 debts as (
 
-    select * from {{ ref('fct_offset_debts') }}
+    select * from {{ ref('int_refunds__offset_debts') }}
 
 ),
 
 claims as (
 
-    select * from {{ ref('fct_claim_status') }}
+    select * from {{ ref('int_refunds__claim_status') }}
 
 ),
 
 entry_interest as (
 
-    select * from {{ ref('fct_entry_interest') }}
+    select * from {{ ref('int_interest__entry_interest') }}
 
 ),
 
