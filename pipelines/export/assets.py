@@ -3,29 +3,30 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.export.cape_files import write_export
-from pipelines.quality.checks import ELIGIBILITY, PLAN, REFUNDABLE
+from pipelines.quality.checks import CANDIDATES, ELIGIBILITY, PLAN
 from pipelines.resources import PipelineResource
 from pipelines.run_date import as_of_from_tags
+from pipelines.transform.dbt import RE_EXPORT_TAG
 
-RE_EXPORT_TAG = "refunds/re_export"
+__all__ = ["RE_EXPORT_TAG", "cape_declaration_files"]
 
 
 @asset(
     key=AssetKey(["export", "cape_declaration_files"]),
-    deps=[PLAN, ELIGIBILITY, REFUNDABLE],
+    deps=[CANDIDATES, PLAN, ELIGIBILITY],
     group_name="export",
     owners=["team:data-engineering"],
     description="One CAPE upload CSV per planned declaration (header 'Entry Number', at most 9,999 rows, ASCII, "
-    "CRLF by default) in data/exports/<as_of>/, with manifest.json and manifest.md. Entries sent by an earlier "
-    "run that CBP has not answered yet are held back unless the run is tagged refunds/re_export=true.",
+    "CRLF by default) in data/exports/<as_of>/, with manifest.json and manifest.md: exactly the rows of "
+    "marts.fct_cape_export_candidates, which the gate validated (entries sent by an earlier run that CBP has not "
+    "answered yet are held back there unless the run is tagged refunds/re_export=true).",
 )
 def cape_declaration_files(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     settings = pipeline.settings()
     as_of = as_of_from_tags(context.run.tags)
     out_dir = settings.exports_dir / as_of.isoformat()
-    include_pending = context.run.tags.get(RE_EXPORT_TAG, "").lower() == "true"
     with pipeline.warehouse() as con:
-        manifest = write_export(con, out_dir, as_of, context.run.run_id, settings.line_ending, include_pending)
+        manifest = write_export(con, out_dir, as_of, context.run.run_id, settings.line_ending)
     context.log.info(f"{len(manifest['files'])} CAPE file(s), {manifest['entries']} entries -> {out_dir}")
     return MaterializeResult(
         metadata={

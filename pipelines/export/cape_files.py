@@ -24,7 +24,6 @@ import duckdb
 import pyarrow as pa
 
 from pipelines import folder_swap
-from pipelines.quality.frames import export_candidates_sql
 
 HEADER = "Entry Number"
 MAX_ROWS = 9_999
@@ -59,27 +58,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _interest_by_entry(con) -> str:
-    """Expected interest per entry when the interest mart exists (it is optional for the export)."""
-    exists = con.execute(
-        "select count(*) from duckdb_columns() where schema_name = 'marts' and table_name = 'fct_entry_interest' "
-        "and column_name = 'interest_cbp_daily_compound'"
-    ).fetchone()[0]
-    if exists:
-        return (
-            "select entry_summary_number, interest_cbp_daily_compound as expected_interest_amount "
-            "from marts.fct_entry_interest"
-        )
-    return "select null::varchar as entry_summary_number, null::decimal(18, 2) as expected_interest_amount where false"
-
-
 def write_export(
     con: duckdb.DuckDBPyConnection,
     out_dir: Path,
     as_of: dt.date,
     run_id: str,
     line_ending: str = "\r\n",
-    include_pending: bool = False,
 ) -> dict:
     """Write the upload files and the manifest for ``as_of`` as one set into ``out_dir``, and register them.
 
@@ -90,16 +74,15 @@ def write_export(
     """
     ensure_export_tables(con)
     recover_export_folder(con, out_dir)
+    # The rows the gate validated (marts.fct_cape_export_candidates), as they are: the export decides nothing.
+    con.execute("create or replace temp table _candidates as select * from marts.fct_cape_export_candidates")
     con.execute(
-        f"create or replace temp table _candidates as {export_candidates_sql(include_pending)}", {"as_of": as_of}
-    )
-    con.execute(
-        f"""
+        """
         create or replace temp table _files as
         select planned_declaration_id, any_value(declaration_group) as declaration_group,
             dense_rank() over (order by planned_declaration_id) as file_number, count(*) as rows,
-            sum(c.ieepa_principal_amount) as principal, sum(i.expected_interest_amount) as interest
-        from _candidates c left join ({_interest_by_entry(con)}) i using (entry_summary_number)
+            sum(ieepa_principal_amount) as principal, sum(expected_interest_amount) as interest
+        from _candidates
         group by planned_declaration_id
         """
     )

@@ -21,6 +21,7 @@ from pipelines.resources import PipelineResource
 from pipelines.run_date import as_of_from_tags
 
 PLAN = AssetKey(["marts", "fct_declaration_plan"])
+CANDIDATES = AssetKey(["marts", "fct_cape_export_candidates"])
 ELIGIBILITY = AssetKey(["marts", "fct_entry_eligibility"])
 REFUNDABLE = AssetKey(["marts", "fct_entry_refundable"])
 LEDGER = AssetKey(["ingest", "file_ledger"])
@@ -64,9 +65,10 @@ def _result(outcome: SuiteOutcome, docs_dir) -> AssetCheckResult:
 
 
 @asset_check(
-    asset=PLAN,
+    asset=CANDIDATES,
     blocking=True,
-    description="GX suite cape_export_candidates: entry number format and check digit, unique, eligible as of the "
+    description="GX suite cape_export_candidates, on exactly the rows the export writes: entry number format and "
+    "check digit, unique, eligible as of the "
     "run date, never accepted before, at most 9,999 rows a file, one filer (or importer) a file.",
 )
 def cape_export_candidates_valid(context: AssetCheckExecutionContext, pipeline: PipelineResource) -> AssetCheckResult:

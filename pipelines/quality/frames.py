@@ -7,67 +7,10 @@ import datetime as dt
 
 import duckdb
 
-from pipelines.ingest.parse_sql import entry_check_sql
 
-
-def export_candidates_sql(include_pending: bool) -> str:
-    """The CAPE export candidates: the declaration plan, less entries already sent in an earlier run that CBP has
-    not answered yet (no ES-022 row), unless the user asks to send them again. Parameter: $as_of (date)."""
-    pending_filter = "" if include_pending else "where p.entry_summary_number not in (select * from pending)"
-    return f"""
-        with
-        -- sent in an earlier run, and no declaration of it submitted since then shows in ES-022 yet: one submitted
-        -- on or after the export's date, or, when the export gives no submission date, first seen in an ES-022
-        -- export made after the upload file was written
-        pending as (
-            select distinct x.entry_summary_number from export.exported_entries x
-            where x.as_of_date <> $as_of and not exists (
-                select 1 from staging.stg_ace__es022_cape_entries c
-                where c.entry_summary_number = x.entry_summary_number
-                    and case when c.is_declaration_date_estimated then c.declaration_first_seen_at > x.exported_at
-                        else c.declaration_submission_date >= x.as_of_date end)
-        ),
-        -- on record as accepted (or in a state nobody knows) on any declaration, whatever its date
-        accepted as (
-            select distinct entry_summary_number from staging.stg_ace__es022_cape_entries
-            where coalesce(cape_status_blocks_refiling, true)
-        ),
-        plan as (select p.* from marts.fct_declaration_plan p {pending_filter})
-        select
-            p.planned_declaration_id,
-            p.declaration_group,
-            p.declaration_group_by,
-            p.declaration_sequence,
-            p.row_in_declaration,
-            p.entry_summary_number,
-            p.filer_code,
-            p.importer_number,
-            p.ieepa_principal_amount,
-            e.eligibility_status,
-            {entry_check_sql("p.entry_summary_number")} = 'valid' as check_digit_valid,
-            a.entry_summary_number is not null as accepted_on_earlier_declaration,
-            count(*) over (partition by p.planned_declaration_id) as rows_in_file,
-            case when min(p.declaration_group) over (partition by p.planned_declaration_id)
-                = max(p.declaration_group) over (partition by p.planned_declaration_id) then 1 else 2 end
-                as group_keys_in_file,
-            case p.declaration_group_by when 'filer' then p.filer_code = p.declaration_group
-                else p.importer_number = p.declaration_group end as filer_matches_group
-        from plan p
-        left join marts.fct_entry_eligibility e on p.entry_summary_number = e.entry_summary_number
-        left join accepted a on p.entry_summary_number = a.entry_summary_number
-        order by p.planned_declaration_id, p.row_in_declaration
-    """
-
-
-def export_candidates(con: duckdb.DuckDBPyConnection, as_of: dt.date, include_pending: bool = False):
-    return con.execute(export_candidates_sql(include_pending), {"as_of": as_of}).df()
-
-
-def held_back(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
-    """Planned entries not exported because an earlier file holds them and CBP has not answered yet."""
-    planned = con.execute("select count(*) from marts.fct_declaration_plan").fetchone()[0]
-    kept = con.execute(f"select count(*) from ({export_candidates_sql(False)})", {"as_of": as_of}).fetchone()[0]
-    return planned - kept
+def export_candidates(con: duckdb.DuckDBPyConnection, as_of: dt.date):
+    """The rows the export will write (marts.fct_cape_export_candidates), as the gate validates them."""
+    return con.execute("select * from marts.fct_cape_export_candidates").df()
 
 
 def entry_refundable(con: duckdb.DuckDBPyConnection):

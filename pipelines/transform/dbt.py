@@ -44,6 +44,8 @@ LAYER_GROUPS = ("staging", "intermediate", "marts")
 REFERENCE_GROUP = "reference"
 DEFAULT_OWNERS = ["team:data-engineering"]
 AS_OF_ENV = "REFUNDS_AS_OF"  # read by macros/as_of_date.sql
+RE_EXPORT_ENV = "REFUNDS_RE_EXPORT"  # read by macros/re_export.sql
+RE_EXPORT_TAG = "refunds/re_export"  # run tag: send again entries sent earlier that CBP has not answered
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
@@ -201,7 +203,8 @@ class DbtRunConfig(Config):
         Not a ``--vars`` argument: dbt discards its saved parse when the command-line vars change, and the date
         changes every day; a changed environment variable only makes dbt re-parse the files that read it.
         """
-        return {AS_OF_ENV: self.resolved_as_of(run_tags)}
+        re_export = (run_tags or {}).get(RE_EXPORT_TAG, "").lower() == "true"
+        return {AS_OF_ENV: self.resolved_as_of(run_tags), RE_EXPORT_ENV: "true" if re_export else "false"}
 
     def resolved_as_of(self, run_tags: Mapping[str, str] | None = None) -> str:
         """The ISO date to give dbt, resolved when the run starts (not when the code loads).
