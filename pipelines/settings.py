@@ -215,6 +215,6 @@ def _validate(s: Settings) -> Settings:
     if not isinstance(s.daily_run_cron, str) or len(s.daily_run_cron.split()) != 5:
         raise SettingsError(f"daily_run_cron must be a 5-field cron expression, got {s.daily_run_cron!r}")
     if s.warehouse_path.stem in ("raw", "staging", "intermediate", "marts", "quarantine", "ingest", "seeds"):
-        # DESIGN pitfall: a database file named like one of its schemas makes references ambiguous.
+        # a known pitfall of this stack: a database file named like one of its schemas makes references ambiguous.
         raise SettingsError(f"warehouse_path: the file must not be named like a schema ({s.warehouse_path.name})")
     return s

@@ -1,7 +1,7 @@
 """Shared test helpers: a project-like folder in tmp_path and builders of small ACE exports.
 
 Entry-number check digits here are computed by an independent implementation written from CATAIR's
-description (REFERENCE.md section 2), verified against CBP's published vectors in test_check_digit.py.
+description (docs/DOMAIN.md section 2), verified against CBP's published vectors in test_check_digit.py.
 """
 
 from __future__ import annotations

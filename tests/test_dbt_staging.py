@@ -23,7 +23,7 @@ from pipelines.transform.dbt import (
     prepare_dbt_manifest,
 )
 
-# Valid entry numbers (CBP's published vectors, REFERENCE.md section 2) and one with a bad check digit.
+# Valid entry numbers (CBP's published vectors, docs/DOMAIN.md section 2) and one with a bad check digit.
 ENTRY_A = "ABC12345676"
 ENTRY_B = "SP700000014"
 ENTRY_BAD = "60500000100"

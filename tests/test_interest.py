@@ -1,6 +1,6 @@
 """The interest mart against independent reference values.
 
-The reference here is plain Python ``Decimal`` at 50 significant digits, written from REFERENCE.md section 5 and
+The reference here is plain Python ``Decimal`` at 50 significant digits, written from docs/DOMAIN.md section 5 and
 26 CFR 301.6622-1, not from the SQL: split the period at each quarter start, compound each segment at its quarter's
 rate / 365 (366 in a leap year) with ``(1 + r) ** days`` (no intermediate rounding), carry the balance, round to
 cents once. It is checked against the published figures first (the regulation's 1,424.66 -> 1,462.62, the
@@ -66,7 +66,7 @@ def next_quarter_start(day: dt.date) -> dt.date:
 
 
 def split_days(deposit: dt.date, end: dt.date) -> list[tuple[dt.date, int]]:
-    """REFERENCE.md s.5: split at each quarter start; a segment counts (segment end - segment start) days."""
+    """docs/DOMAIN.md section 5: split at each quarter start; a segment counts (segment end - segment start) days."""
     segments, start = [], deposit
     while start < end:
         stop = min(end, next_quarter_start(start))
@@ -121,7 +121,7 @@ def test_reference_reproduces_the_regulation_example():
 
 
 def test_reference_day_split():
-    # REFERENCE.md s.5: deposit 2025-02-04, end 2025-12-31 gives 56, 91, 92 and 91 days
+    # docs/DOMAIN.md section 5: deposit 2025-02-04, end 2025-12-31 gives 56, 91, 92 and 91 days
     assert [d for _, d in split_days(dt.date(2025, 2, 4), dt.date(2025, 12, 31))] == [56, 91, 92, 91]
     assert sum(d for _, d in split_days(dt.date(2025, 2, 4), dt.date(2025, 12, 31))) == 330
     # a leap year: 2024Q1 has 91 days, and its daily rate divides by 366
@@ -183,7 +183,7 @@ HOLDS = {
     R9: ("2026-07-01", "Released - Reissued", "2026-08-01 06:00:00"),
 }
 ESTIMATED_LIQUIDATION_DAYS = 45  # dbt_project.yml var estimated_liquidation_days_after_acceptance
-READING_ORDER = [  # REFERENCE.md s.5 readings, in the documented order of the diagnosis
+READING_ORDER = [  # docs/DOMAIN.md section 5 readings, in the documented order of the diagnosis
     "accrued_while_ach_held",
     "entry_date_as_deposit_date",
     "payment_date_as_end_date",
@@ -199,7 +199,7 @@ def _refund(entry: str) -> str:
 
 
 def _period(entry: str) -> tuple[dt.date, dt.date, tuple[dt.date, dt.date | None] | None]:
-    """Deposit date, end date and ACH hold, from the case alone (REFERENCE.md s.5, 19 U.S.C. 1505(d))."""
+    """Deposit date, end date and ACH hold, from the case alone (docs/DOMAIN.md section 5, 19 U.S.C. 1505(d))."""
     _, _, _, summary, statement, liquidation = CASES[entry]
     deposit = D(statement or summary)
     if liquidation:
@@ -308,7 +308,7 @@ def _expected_cbp_figures() -> dict[str, Decimal]:
 
 
 def _expected_diagnosis(stated: Decimal | None, readings: dict[str, Decimal]) -> str:
-    """The diagnosis as REFERENCE.md s.5 and the issue define it: the first reading within a cent, else none."""
+    """The diagnosis as docs/DOMAIN.md section 5 and the issue define it: the first reading within a cent, else none."""
     if stated is None:
         return "not_stated"
     for name in ["matches_expected", *READING_ORDER]:
@@ -545,7 +545,7 @@ def test_a_cape_reliquidation_without_reason_code_is_recognised_by_its_date(tiny
 
 
 def test_segments_split_carry_and_flag(tiny):
-    ref = _segments(tiny, R2)  # REFERENCE.md s.5 example
+    ref = _segments(tiny, R2)  # docs/DOMAIN.md section 5 example
     assert [s["days"] for s in ref] == [56, 91, 92, 91]
     five = _segments(tiny, R4)
     assert [s["days"] for s in five] == [47, 90, 91, 92, 50]

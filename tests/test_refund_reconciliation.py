@@ -320,7 +320,7 @@ def _quarter_start(day: dt.date) -> dt.date:
 
 def test_expected_interest_on_rates_not_confirmed_says_so(recon):
     """A refund whose expected interest runs through a quarter whose rate is not CONFIRMED (the seed's status,
-    REFERENCE.md s.5) says so; the quarters come from the truth's deposit and CAPE liquidation dates."""
+    docs/DOMAIN.md section 5) says so; the quarters come from the truth's deposit and CAPE liquidation dates."""
     with (PROJECT_ROOT / "dbt_project" / "seeds" / "interest_rates.csv").open(newline="", encoding="utf-8") as f:
         status = {dt.date.fromisoformat(r["quarter_start"]): r["status"] for r in csv.DictReader(f)}
     unconfirmed = defaultdict(bool)
@@ -341,7 +341,7 @@ def test_expected_interest_on_rates_not_confirmed_says_so(recon):
 
 
 def test_held_refunds_count_their_days_and_cost_no_interest_after_liquidation(recon):
-    """Interest runs to the (re)liquidation (REFERENCE.md s.5) and CBP holds a refund after it certified it: the
+    """Interest runs to the (re)liquidation (docs/DOMAIN.md section 5) and CBP holds a refund after it certified it: the
     hold counts its days but suspends none of the interest period."""
     held = _held_refunds()
     assert held

@@ -68,7 +68,7 @@ def entry_ok(number: str) -> bool:
 
 
 def py_interest(principal: Decimal, start: date, end: date, corporate: bool, rates: list[dict]) -> Decimal:
-    """Daily compounding by quarter segment, rate/365 (366 in leap years), balance carried (REFERENCE.md s.5)."""
+    """Daily compounding by quarter segment, rate/365 (366 in leap years), balance carried (docs/DOMAIN.md s. 5)."""
     balance = float(principal)
     for q in rates:
         q_start, q_end = date.fromisoformat(q["quarter_start"]), date.fromisoformat(q["quarter_end"])
@@ -461,9 +461,9 @@ def test_xlsx_sheet_is_readable(sample):
     assert all(isinstance(row[2], int | float) for row in data)
 
 
-# --- the realistic profile: what real exports look like (REPORT_LAYOUTS.md) -----------------------------------
+# --- the realistic profile: what real exports look like (docs/DOMAIN.md section 8) -----------------------------------
 
-# Copied from shared/domain/REPORT_LAYOUTS.md, not from the project's layouts file: the generator and the layouts file
+# Copied from docs/DOMAIN.md section 8, not from the project's layouts file: the generator and the layouts file
 # must both agree with the documented real layouts.
 REAL_ES022 = [
     "Claim Number",

@@ -1,5 +1,5 @@
 {#
-    The date every rule is evaluated as of (DESIGN.md), an ISO date: the `as_of` var when it is given
+    The date every rule is evaluated as of (docs/ARCHITECTURE.md), an ISO date: the `as_of` var when it is given
     (`dbt build --vars '{"as_of": "2026-05-01"}'` by hand, and the unit tests), else the environment variable
     REFUNDS_AS_OF (what the pipeline sets: a changed date then re-parses only the files that read it, where a
     changed --vars would discard dbt's whole saved parse), else the run's start date (UTC).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pipelines.ingest.layouts import Column
 
-# The CATAIR check digit (REFERENCE.md section 2): characters mapped to digits (0-9 as is, A-I -> 1-9,
+# The CATAIR check digit (docs/DOMAIN.md section 2): characters mapped to digits (0-9 as is, A-I -> 1-9,
 # J-R -> 1-9, S-Z -> 2-9), then Luhn over the 10 base characters, doubling the even positions from the left.
 # Each character's position in _ALPHABET indexes a list of its digit (odd positions) or of its doubled-and-
 # reduced digit (even positions): one lookup per character, no per-row branching.

@@ -23,7 +23,7 @@ import duckdb
 
 from pipelines import folder_swap
 
-PUBLISHED_DB = "refunds_analytics.duckdb"  # not named like a schema (DESIGN pitfall)
+PUBLISHED_DB = "refunds_analytics.duckdb"  # not named like a schema (a known pitfall of this stack)
 PUBLISHED_MANIFEST = "published.json"
 STORAGE_VERSION = "v1.4.0"
 AUDIT_TABLES = {"ingest.file_ledger": "audit.file_ledger", "quarantine.rejected_rows": "audit.rejected_rows"}

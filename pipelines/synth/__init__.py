@@ -27,7 +27,7 @@ __all__ = ["PROFILES", "GenerationResult", "generate", "write_sample"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEEDS_DIR = REPO_ROOT / "dbt_project" / "seeds"
-SAMPLE_XLSX = ("es022", "rev603", "rev613")  # as real users download them (REPORT_LAYOUTS.md)
+SAMPLE_XLSX = ("es022", "rev603", "rev613")  # as real users download them (docs/DOMAIN.md section 8)
 # Files a previous run may have left; nothing else in out_dir is touched.
 REPORT_FILE = re.compile(r"^(ES-(003|022|701)|REV-6(03|13|15))_\d{4}-\d\d-\d\d_\d{4}-\d\d-\d\d\.(csv|xlsx)$")
 TRUTH_FILES = (

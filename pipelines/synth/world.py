@@ -581,7 +581,7 @@ def _cape_sql(cfg: WorldConfig) -> list[str]:
     active = "true" if d_hi >= d_lo else "false"
     grid = f"""date '{d_lo}' + (7 * ((dc - date '{d_lo}') // 7) + hn(filer_idx, 'wk', 5))::int"""
     return [
-        # CBP's entry-level validation at the submission date (REFERENCE.md section 4), first failing rule wins
+        # CBP's entry-level validation at the submission date (docs/DOMAIN.md section 4), first failing rule wins
         """
         create or replace macro cape_error(status, entry_type, has_ieepa, recon, drawback, protest_status,
                                            liq_state, liq0, dq, planted) as

@@ -34,7 +34,7 @@ OFFSET_COLUMNS = ("offset_amount", "offset_type", "offset_debt_reference", "offs
 @dataclass(frozen=True)
 class Profile:
     """How the world's reports look on disk: which layout variant of each report, which optional columns an export
-    leaves out, and what real exports do that the pipeline's first assumptions did not (REPORT_LAYOUTS.md)."""
+    leaves out, and what real exports do that the pipeline's first assumptions did not (docs/DOMAIN.md section 8)."""
 
     name: str
     variants: dict[str, str]  # report code -> layout variant written

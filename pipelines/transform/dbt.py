@@ -9,8 +9,8 @@ Asset keys
 Groups (by folder): ``staging``, ``intermediate``, ``marts``; ``reference`` for the seeds and models/staging/reference.
 dbt data tests become asset checks of the model they test (severity ``error`` blocks downstream assets).
 
-The manifest must exist before the definitions load (DESIGN.md pitfall: ``prepare_if_dev()`` only works under
-``dagster dev``). ``prepare_dbt_manifest()`` runs ``dbt parse``; importing this module also runs it when the
+The manifest must exist before the definitions load (a known pitfall of this stack: ``prepare_if_dev()`` only
+works under ``dagster dev``). ``prepare_dbt_manifest()`` runs ``dbt parse``; importing this module also runs it when the
 manifest is missing or older than a file of the dbt project, so a fresh checkout, the CLI and the tests load
 without a separate step. CI and deployments call ``prepare_dbt_manifest()`` explicitly.
 """

@@ -1,5 +1,5 @@
 """The entry-number check digit, in SQL (what ingestion runs) and in the test's reference implementation,
-against CBP's published vectors (REFERENCE.md section 2)."""
+against CBP's published vectors (docs/DOMAIN.md section 2)."""
 
 import duckdb
 import pytest

@@ -1,4 +1,4 @@
-"""ES-022 and REV-603 as real exports lay them out (REPORT_LAYOUTS.md: the layouts an importer's own tool reads),
+"""ES-022 and REV-603 as real exports lay them out (docs/DOMAIN.md section 8: the layouts an importer's own tool reads),
 through the real ingest assets into a real DuckDB file.
 
 The files are written here from the documented header text and the tool's display labels, not from the project's
@@ -18,7 +18,7 @@ from pipelines.cli import main
 from pipelines.ingest.assets import ingest_assets, ingest_checks
 from tests.conftest import entry_number, write
 
-# ES-022, "Main Report" (REPORT_LAYOUTS.md, in order). No submission date, no error text, no total.
+# ES-022, "Main Report" (docs/DOMAIN.md section 8, in order). No submission date, no error text, no total.
 ES022_HEADER = [
     "Claim Number",
     "Claim Status",

@@ -1,7 +1,7 @@
 -- Per refundable entry: the interest under every method and reading, unrounded (exact products principal x
 -- factor, DECIMAL(38,20)) and rounded to cents once (DECIMAL(18,2)), with the worst status of the rates each figure uses.
 --
--- Methods (REFERENCE.md section 5): cbp_daily_compound (what CBP owes: daily compounding, balance carried across
+-- Methods (docs/DOMAIN.md section 5): cbp_daily_compound (what CBP owes: daily compounding, balance carried across
 -- quarters), simple (the same daily rates, not compounded) and vendor_quarter_tier (simple interest, a corporate
 -- principal split at var vendor_tier_threshold_amount: the first part at short-term + 2 = CBP's corporate column,
 -- the rest at short-term + 0.5 = the IRS column for corporate overpayments over $10,000). Readings CBP's stated

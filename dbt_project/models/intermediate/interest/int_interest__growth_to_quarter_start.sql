@@ -1,5 +1,5 @@
 -- Growth of $1 deposited on a given day, compounded daily at CBP's quarterly rates with the balance carried from
--- one quarter into the next (REFERENCE.md section 5), up to the start of every later quarter of the rate table:
+-- one quarter into the next (docs/DOMAIN.md section 5), up to the start of every later quarter of the rate table:
 -- one row per rate column, deposit day and later quarter start.
 --
 -- growth(day D, quarter start B) = (first, partial quarter: (1 + its daily rate) ^ (days from D to the next quarter

@@ -35,7 +35,7 @@ unpivoted as (
 
     select
         quarter, quarter_start, quarter_end,
-        -- the column itself is derived (shared/domain/README.md): at best INFERRED
+        -- the column itself is derived (docs/DOMAIN.md/README.md): at best INFERRED
         case when rate_status = 'UNVERIFIED' then 'UNVERIFIED' else 'INFERRED' end as rate_status,
         'irs_corporate_overpayment_over_10k' as rate_column,
         irs_corporate_overpayment_over_10k_pct as annual_rate_pct

@@ -1,4 +1,4 @@
--- One row per CBP refund that came back undelivered for missing ACH data (REFERENCE.md sections 1 and 6): REV-613
+-- One row per CBP refund that came back undelivered for missing ACH data (docs/DOMAIN.md sections 1 and 6): REV-613
 -- lists its ACH return, or REV-603's newest export says Check/ACH Returned (or Reissued). CBP holds such a refund
 -- until the importer's ACH data is fixed; while it is held no further interest accrues (19 U.S.C. 1505(d),
 -- SECONDARY: var interest_suspended_while_ach_held), so the interest models cut the held days out of the periods.

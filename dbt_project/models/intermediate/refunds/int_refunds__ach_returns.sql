@@ -1,6 +1,6 @@
 -- One row per refund whose ACH payment was returned (REV-613): how often, the latest return, and whether CBP still
 -- holds the money. A return is released when its hold status is one of var refund_ach_released_statuses (e.g.
--- "Released - Reissued"); otherwise CBP holds the refund until the importer's ACH data is fixed (REFERENCE.md
+-- "Released - Reissued"); otherwise CBP holds the refund until the importer's ACH data is fixed (docs/DOMAIN.md
 -- section 6). REV-603's secondary status ("Check/ACH Reissued") is weighed in fct_refund_reconciliation.
 
 {%- set released = var('refund_ach_released_statuses') %}

@@ -5,7 +5,7 @@
 --
 -- ES-022 carries no acceptance date: CBP validates a declaration when it is submitted, so the submission date is
 -- the acceptance date (INFERRED). An entry whose liquidation is suspended or extended is accepted and refunded only
--- at liquidation (REFERENCE.md section 4): the 60-90 day window does not apply to it while it waits.
+-- at liquidation (docs/DOMAIN.md section 4): the 60-90 day window does not apply to it while it waits.
 -- CAPE (re)liquidation date: ES-022 > ES-701 (reason 36) > REV-615.
 
 {%- set window_min = var('refund_window_min_days') %}

@@ -6,7 +6,7 @@
 -- rows of the same refund in staging; a refund is therefore read from one export only, its newest (file
 -- modification time, then load), so its refund-level figures and its offsets come from the same report.
 --
--- The layout found in real exports (REPORT_LAYOUTS.md) has no importer, no principal/interest split, no offset
+-- The layout found in real exports (docs/DOMAIN.md section 8) has no importer, no principal/interest split, no offset
 -- block and one Total Refund Amount:
 --   importer   from ES-022 by refund number, else REV-615, else the payee when it is an importer we know, else the
 --              importer whose Form 4811 payee it is (importer_basis);

@@ -1,7 +1,7 @@
 -- The audit trail of the interest CBP owes (method cbp_daily_compound): one row per refundable entry and quarter
 -- segment of its period, so an auditor can follow every cent.
 --
--- Days (REFERENCE.md section 5): the period from the deposit date to the end date is split at each quarter start;
+-- Days (docs/DOMAIN.md section 5): the period from the deposit date to the end date is split at each quarter start;
 -- a segment runs from the deposit date (or a quarter start) to the next quarter start (or the end date), earns its
 -- quarter's rate and counts (segment end - segment start) days, so the segments add up to (end - deposit) days,
 -- less the days a refund of the entry was held for missing ACH data (no interest accrues: int_interest__entry_periods,

@@ -20,7 +20,7 @@ renamed as (
         irs_corporate_overpayment_over_10k_pct,
         source as rate_source,
         status as rate_status,
-        -- anything not CONFIRMED must be flagged in results that use it (shared/domain/README.md)
+        -- anything not CONFIRMED must be flagged in results that use it (docs/DOMAIN.md/README.md)
         status <> 'CONFIRMED' as rate_needs_verification
 
     from source
