@@ -9,7 +9,6 @@ them run one cheap step. The crash tests work on copies of the state the contest
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -30,7 +29,7 @@ from pipelines.export.cape_files import recover_exports, write_export
 from pipelines.publish.analyst_copy import PUBLISHED_DB, PUBLISHED_MANIFEST, recover_published
 from pipelines.run_lock import current_holder, lock_path, read_holder
 from tests.conftest import PROJECT_ROOT
-from tests.test_export_gate import AS_OF, SAMPLE, _landing
+from tests.test_export_gate import AS_OF, _landing
 from tests.test_run_lock import hold
 
 REFUNDS = Path(sys.executable).parent / "refunds"
@@ -127,14 +126,13 @@ def test_the_refused_runs_lose_nothing_and_leave_no_trace(contested):
     root, outcomes = contested
     _, winner = _winner(outcomes)
     run_id = re.search(r"run (\S+) succeeded", winner["stdout"])[1]
-    with (SAMPLE / "truth" / "files.csv").open(newline="", encoding="utf-8") as f:
-        sample_files = {row["file_name"] for row in csv.DictReader(f)}
+    landed = {p.name for p in (root / "landing").iterdir() if p.is_file()}
     with duckdb.connect(str(root / "warehouse" / "refunds.duckdb"), read_only=True) as con:
         ledger = con.execute(
             "select file_name, status, rows_read, rows_loaded, rows_quarantined, run_id from ingest.file_ledger"
         ).fetchall()
         registered = con.execute("select distinct run_id from export.exported_entries").fetchall()
-    assert sorted(r[0] for r in ledger) == sorted(sample_files), "every sample file loaded exactly once"
+    assert sorted(r[0] for r in ledger) == sorted(landed), "every landed file loaded exactly once"
     assert all(r[1] == "loaded" and r[2] == r[3] + r[4] for r in ledger)
     assert {r[5] for r in ledger} == {run_id} and registered == [(run_id,)], "only the winner wrote"
     _assert_export_agrees_with_register(root / "exports" / AS_OF, root / "warehouse" / "refunds.duckdb")

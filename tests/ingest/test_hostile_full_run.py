@@ -37,7 +37,11 @@ def _add_hostile(landing, outside) -> dict[str, str | None]:
     """Hostile files that must not change a mart; returns {file name: refusal code, or None when it loads}."""
     files = {f["report_code"]: f for f in reversed(_sample_files()) if f["format"] == "csv"}
     es003, es701 = files["es003"], files["es701"]
-    older = dt.datetime.fromisoformat(es701["exported_at"]).timestamp() - 86_400
+    day = 86_400
+    older = {  # a day before the export each copies: the sample stays the newest export of its rows
+        "ES-003_*.csv": dt.datetime.fromisoformat(es003["exported_at"]).timestamp() - day,
+        "ES-701 mac.csv": dt.datetime.fromisoformat(es701["exported_at"]).timestamp() - day,
+    }
 
     (landing / "binary.csv").write_bytes(b"\x00\x01\x02binary" * 512)
     # Glob characters in the name; two rows of a sample export, exported a day before it (the sample stays newest).
@@ -45,8 +49,8 @@ def _add_hostile(landing, outside) -> dict[str, str | None]:
     (landing / "ES-003_*.csv").write_bytes(b"\r\n".join(head) + b"\r\n")
     # The ES-701 export as Excel for Mac saves it: CR line endings; also a day older.
     (landing / "ES-701 mac.csv").write_bytes((SAMPLE / es701["file_name"]).read_bytes().replace(b"\r\n", b"\r"))
-    for name in ("ES-003_*.csv", "ES-701 mac.csv"):
-        os.utime(landing / name, (older, older))
+    for name, stamp in older.items():
+        os.utime(landing / name, (stamp, stamp))
     header = head[0].decode("utf-8-sig")
     write(landing / "huge line.csv", header + "\r\n" + "x," * (load_settings().max_record_bytes // 2 + 10) + "\r\n")
     write(landing / "wide line.csv", header + "\r\n" + "," * 100_000 + "\r\n")
