@@ -23,6 +23,8 @@
 -- Since expected - (net - held) = offsets + held + (E_P - S_P) + (E_I - S_I) + (S - gross) + (gross - offsets - net),
 -- the buckets add up to the variance by construction; buckets_reconcile checks it row by row (a data test).
 -- A refund REV-603 does not list yet: gross = the entries' stated total, no offsets, net = gross.
+-- Inputs, one row per refund each: REV-603's figures (int_refunds__rev603_refunds), what the entries say
+-- (int_refunds__entry_totals), the offsets by bucket (int_refunds__offset_totals), ACH returns and holds.
 
 {%- set buckets = [
     ('offset_cbp_debt', 1), ('offset_treasury_debt', 2), ('offset_top', 3), ('offset_unidentified', 4),
@@ -31,15 +33,21 @@
 
 with
 
-refund_entries as (
+rev603 as (
 
-    select * from {{ ref('int_refunds__entries') }}
+    select * from {{ ref('int_refunds__rev603_refunds') }}
 
 ),
 
-offsets as (
+entry_totals as (
 
-    select * from {{ ref('int_refunds__offsets') }}
+    select * from {{ ref('int_refunds__entry_totals') }}
+
+),
+
+offset_totals as (
+
+    select * from {{ ref('int_refunds__offset_totals') }}
 
 ),
 
@@ -52,96 +60,6 @@ ach_returns as (
 ach_holds as (
 
     select * from {{ ref('int_refunds__ach_holds') }}
-
-),
-
-rev603 as (
-
-    select * from {{ ref('int_refunds__rev603_refunds') }}
-
-),
-
-entry_totals as (
-
-    select
-        refund_number,
-        max(importer_number) as importer_number,
-        count(*) as entry_count,
-        count(distinct cape_declaration_number) as declaration_count,
-        count(case when entry_source = 'es022' then 1 end) as entries_from_es022,
-        count(
-            case
-                when expected_principal_basis <> 'ieepa_duty_deposited' or expected_interest_basis like 'stated%'
-                    then 1
-            end
-        ) as entries_without_expected,
-        count(case when not is_interest_explained then 1 end) as entries_interest_unexplained,
-        count(case when expected_interest_rate_status not in ('CONFIRMED') then 1 end)
-            as entries_rate_not_confirmed,
-        count(case when interest_suspended_days > 0 then 1 end) as entries_interest_suspended,
-        max(interest_suspended_days) as interest_suspended_days_max,
-        max(liquidation_date) as liquidation_date,
-        max(sent_to_treasury_date) as sent_to_treasury_date,
-        cast(sum(expected_principal_amount) as decimal(18, 2)) as expected_principal_amount,
-        cast(sum(expected_interest_amount) as decimal(18, 2)) as expected_interest_amount,
-        cast(sum(stated_principal_amount) as decimal(18, 2)) as stated_principal_amount,
-        cast(sum(stated_interest_amount) as decimal(18, 2)) as stated_interest_amount,
-        cast(sum(principal_shortfall_amount) as decimal(18, 2)) as principal_shortfall_amount,
-        cast(sum(explained_interest_shortfall_amount) as decimal(18, 2)) as explained_interest_shortfall_amount,
-        cast(sum(unexplained_interest_shortfall_amount) as decimal(18, 2)) as unexplained_interest_shortfall_amount
-    from refund_entries
-    group by refund_number
-
-),
-
-declarations as (
-
-    select
-        refund_number,
-        {{ dbt.listagg('cape_declaration_number', "', '", 'order by cape_declaration_number') }}
-            as cape_declaration_numbers
-    from (
-        select distinct refund_number, cape_declaration_number
-        from refund_entries
-        where cape_declaration_number is not null
-    ) as d
-    group by refund_number
-
-),
-
-interest_explanations as (
-
-    select
-        refund_number,
-        {{ dbt.listagg('interest_explanation', "', '", 'order by interest_explanation') }} as interest_explanations
-    from (
-        select distinct refund_number, interest_explanation
-        from refund_entries
-        where interest_explanation not in ('matches_expected')
-    ) as x
-    group by refund_number
-
-),
-
-offset_totals as (
-
-    select
-        refund_number,
-        count(*) as offset_count,
-        max(case when is_inferred then 1 else 0 end) = 1 as has_inferred_offset,
-        cast(sum(offset_amount) as decimal(18, 2)) as offset_total_amount,
-        cast(sum(case when offset_type_code = 'cbp_debt' then offset_amount else 0 end) as decimal(18, 2))
-            as offset_cbp_debt_amount,
-        cast(sum(case when offset_type_code = 'treasury_debt' then offset_amount else 0 end) as decimal(18, 2))
-            as offset_treasury_debt_amount,
-        cast(sum(case when offset_type_code = 'top' then offset_amount else 0 end) as decimal(18, 2))
-            as offset_top_amount,
-        cast(
-            sum(case when offset_type_code not in ('cbp_debt', 'treasury_debt', 'top') then offset_amount else 0 end)
-            as decimal(18, 2)
-        ) as offset_unidentified_amount
-    from offsets
-    group by refund_number
 
 ),
 
@@ -172,11 +90,11 @@ assembled as (
         -- entries covered
         coalesce(e.entry_count, 0) as entry_count,
         coalesce(e.declaration_count, 0) as declaration_count,
-        d.cape_declaration_numbers,
+        e.cape_declaration_numbers,
         coalesce(e.entries_from_es022, 0) as entries_from_es022,
         coalesce(e.entries_without_expected, 0) as entries_without_expected,
         coalesce(e.entries_interest_unexplained, 0) as entries_interest_unexplained,
-        x.interest_explanations,
+        e.interest_explanations,
         coalesce(e.entries_rate_not_confirmed, 0) as entries_rate_not_confirmed,
         coalesce(e.entries_interest_suspended, 0) as entries_interest_suspended,
         coalesce(e.interest_suspended_days_max, 0) as interest_suspended_days_max,
@@ -224,8 +142,6 @@ assembled as (
     from refund_numbers as n
     left join rev603 as r on n.refund_number = r.refund_number
     left join entry_totals as e on n.refund_number = e.refund_number
-    left join declarations as d on n.refund_number = d.refund_number
-    left join interest_explanations as x on n.refund_number = x.refund_number
     left join offset_totals as o on n.refund_number = o.refund_number
     left join ach_returns as a on n.refund_number = a.refund_number
     left join ach_holds as h on n.refund_number = h.refund_number
