@@ -15,7 +15,8 @@ MART_KEYS = sorted((k for k in ieepa_dbt_assets.keys if k.path[0] == "marts"), k
     group_name="publish",
     owners=["team:data-engineering"],
     description="The marts (and the ledger and quarantine, schema audit) copied to data/published/"
-    "refunds_analytics.duckdb (DuckDB storage v1.4.0, readable by 1.x clients) and to Parquet, with published.json; "
+    "refunds_analytics.duckdb (DuckDB storage v1.0.0, readable by DuckDB 0.10.3 and later, with every column's "
+    "description as a comment) and to Parquet, with published.json; "
     "the folder is built beside the old one and swapped in as a whole: analysts never open the working warehouse, "
     "never block it, and never see a half-run or a mix of two runs.",
 )
