@@ -11,6 +11,7 @@ Chromium's flags are the ones this machine needs (docs: no background networking
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
@@ -81,10 +82,8 @@ class Browser:
         self.close()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, TimeoutError, RuntimeError):  # it may be gone already
             self._call("Browser.close")
-        except (OSError, TimeoutError, RuntimeError):
-            pass
         try:
             self._process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -164,7 +163,9 @@ class Browser:
             for e in self.events
             if e.get("method") == "Network.requestWillBeSent"
         }
-        return [ids.get(e["params"]["requestId"], "?") for e in self.events if e.get("method") == "Network.loadingFailed"]
+        return [
+            ids.get(e["params"]["requestId"], "?") for e in self.events if e.get("method") == "Network.loadingFailed"
+        ]
 
     def screenshot(self, path: Path, full_page: bool = False) -> Path:
         params = {"format": "png", "captureBeyondViewport": full_page}
@@ -174,4 +175,6 @@ class Browser:
 
 def leaves_the_machine(url: str) -> bool:
     """A request that would go out: anything but a local file, inline data or the browser's own pages."""
-    return not url.startswith(("file://", "data:", "about:", "blob:", "chrome:", "http://127.0.0.1", "http://localhost"))
+    return not url.startswith(
+        ("file://", "data:", "about:", "blob:", "chrome:", "http://127.0.0.1", "http://localhost")
+    )
