@@ -138,9 +138,10 @@ class Browser:
     def open(self, url: str, settle: float = 1.5, timeout: float = 60) -> None:
         """Load ``url``, wait for its load event, then ``settle`` seconds of quiet for its scripts."""
         self.events = []
-        self.call("Page.navigate", {"url": url})
+        navigated = self.call("Page.navigate", {"url": url})
         deadline = time.monotonic() + timeout
-        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
+        # a new document fires a load event; a change of the #fragment only (loaderId absent) does not
+        while "loaderId" in navigated and not any(e.get("method") == "Page.loadEventFired" for e in self.events):
             self.events.append(self._receive(deadline))
         self._drain(settle)
 

@@ -1,8 +1,9 @@
-"""The publish asset: after the export, the analysts' copy of every mart."""
+"""The publish assets: after the export, the analysts' copy of every mart, then the dbt docs site."""
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.publish.analyst_copy import publish
+from pipelines.publish.dbt_docs import build_dbt_docs
 from pipelines.resources import PipelineResource
 from pipelines.transform.dbt import ieepa_dbt_assets
 
@@ -36,3 +37,17 @@ def analyst_copy(context: AssetExecutionContext, pipeline: PipelineResource) -> 
             ),
         }
     )
+
+
+@asset(
+    key=AssetKey(["publish", "dbt_docs"]),
+    deps=[AssetKey(["publish", "analyst_copy"])],
+    group_name="publish",
+    owners=["team:data-engineering"],
+    description="The dbt docs site (every model and column described, the catalog as built, the lineage graph) "
+    "written to data/reports/dbt_docs/index.html, one page that opens offline; at the end of every successful run.",
+)
+def dbt_docs(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
+    page = build_dbt_docs(pipeline.settings())
+    context.log.info(f"dbt docs site: {page}")
+    return MaterializeResult(metadata={"site": MetadataValue.path(str(page)), "bytes": page.stat().st_size})
