@@ -191,8 +191,7 @@ def _docs(args) -> int:
     from pipelines.run_lock import RunLockedError
     from pipelines.run_scope import run_scope
 
-    _prepare()
-    try:
+    try:  # (importing the dbt project above parsed it again if a file of it changed)
         with run_scope(settings, str(uuid.uuid4()), {}, args.command_line, write_report=False, log=_say):
             page = build_dbt_docs(settings)
     except RunLockedError as exc:

@@ -70,23 +70,30 @@ def _gx_failures(table) -> list[dict]:
 
 def failures_in_instance(instance: DagsterInstance | None, run_id: str) -> dict:
     """What stopped a run, from its events: the steps that failed with their error (the root cause, not Dagster's
-    wrapper), the run's own failure message, and the steps skipped because of them."""
-    if instance is None:
-        return {"steps": [], "run": None, "skipped": []}
-    kinds = {DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_SKIPPED}
-    steps, skipped, run_message = [], [], None
+    wrapper; a step that failed only because its blocking check did is the check's, reported with it), the run's
+    own failure message, and the steps of the job that never started."""
+    found: dict = {"steps": [], "run": None, "not_run": []}
+    run = instance.get_run_by_id(run_id) if instance is not None else None
+    if run is None:
+        return found
+    kinds = {DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_START}
+    started = set()
     for record in instance.get_records_for_run(run_id, of_type=kinds).records:
         event = record.event_log_entry.dagster_event
-        if event.event_type == DagsterEventType.STEP_FAILURE:
+        if event.event_type == DagsterEventType.STEP_START:
+            started.add(event.step_key)
+        elif event.event_type == DagsterEventType.STEP_FAILURE:
             error = event.event_specific_data.error
             while error is not None and error.cause is not None:
                 error = error.cause
-            steps.append({"step": event.step_key, "message": (error.message if error else "").strip()})
-        elif event.event_type == DagsterEventType.STEP_SKIPPED:
-            skipped.append(event.step_key)
+            if error is None or error.cls_name != "DagsterAssetCheckFailedError":
+                found["steps"].append({"step": event.step_key, "message": (error.message if error else "").strip()})
         else:
-            run_message = (event.message or record.event_log_entry.message or "").strip()
-    return {"steps": steps, "run": run_message, "skipped": skipped}
+            found["run"] = (event.message or record.event_log_entry.message or "").strip()
+    if run.execution_plan_snapshot_id and started:
+        plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+        found["not_run"] = sorted(step.key for step in plan.steps if step.key not in started)
+    return found
 
 
 def checks_in_instance(instance: DagsterInstance | None, run_id: str) -> list[dict]:

@@ -989,7 +989,7 @@ def _banner(run: dict) -> str:
         kind = "Gate check" if c.get("gate") else "Blocking check"
         items.append(
             f"<li><strong>{kind} <code>{_e(c.get('name'))}</code></strong> on <code>{_e(c.get('asset'))}</code> "
-            f"failed: {_e(c.get('description') or '')}{detail}</li>"
+            f"failed{': ' + _e(c['description']) if c.get('description') else '.'}{detail}</li>"
         )
     for f in failures.get("steps") or []:
         items.append(
@@ -1017,16 +1017,16 @@ def _banner(run: dict) -> str:
         copy = " The analysts' copy was published by this run."
     else:
         copy = " The analysts' copy was not replaced" + (f" (it is still run {_e(published)}'s)." if published else ".")
-    skipped = failures.get("skipped") or []
+    skipped = failures.get("not_run") or []
     not_run = (
-        f'<p class="note">Steps not run because of it: {", ".join(f"<code>{_e(s)}</code>" for s in skipped)}.</p>'
-        if skipped
-        else ""
+        f'<p class="note">Steps not run: {", ".join(f"<code>{_e(s)}</code>" for s in skipped)}.</p>' if skipped else ""
     )
     return (
         f'<div class="banner" id="run-failed" role="alert"><p class="banner-title">Run {_e(status)}: '
         f"{'what stopped it' if stopped or failures.get('steps') else 'it did not finish'}</p>"
-        f'<ul>{"".join(items)}</ul>{not_run}<p class="banner-exports">{exported}{copy}</p></div>'
+        f'<ul>{"".join(items)}</ul>{not_run}<p class="banner-exports">{exported}{copy}</p>'
+        '<p class="note">The figures below are what the warehouse holds now: what this run did not build is as an '
+        "earlier run left it.</p></div>"
     )
 
 
