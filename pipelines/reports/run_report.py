@@ -15,10 +15,17 @@ What it shows, each section a chart and the table behind it, the query beside th
 6. data-quality checks, Data Docs link, export files      ``run["checks"]``, ``run["exports"]`` (cross-checked with
                                                           export.exported_entries)
 
+A run that did not succeed starts with a banner: the blocking checks that failed (a GX check's failed
+expectations with the keys of their failing rows), the steps that failed with their error, the steps that never
+started, whether this run exported any CAPE file and whether it replaced the analysts' copy.
+
 ``run`` carries the run's facts: ``run_id``, ``as_of`` (ISO date), ``started_at``, ``finished_at``, ``status``;
-optionally ``checks`` (dicts: ``name``, ``passed``, ``description``, ``failing_rows``) and ``exports`` (dicts:
+optionally ``checks`` (dicts: ``name``, ``asset``, ``passed``, ``blocking``, ``gate``, ``severity``,
+``description``, ``failing_rows``, ``failures``: see ``pipelines.reporting.check_rows``), ``exports`` (dicts:
 ``file``, ``rows``, ``sha256``, ``principal``; the export manifest's ``file_name`` / ``ieepa_principal_amount``
-are accepted too). A table missing from the warehouse makes its section say so; it never fails the report.
+are accepted too), ``failures`` (``steps``: step and message, ``run``: the run's failure message, ``not_run``:
+step keys) and ``published`` (the run id of the analysts' copy in place). Every check is listed, none cut off.
+A table missing from the warehouse makes its section say so; it never fails the report.
 Money is DECIMAL from the warehouse and formatted as Decimal (thousands separators, 2 decimals).
 """
 
