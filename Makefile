@@ -9,7 +9,11 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 SAMPLE_AS_OF ?= $(shell cat data/sample/truth/as_of.txt 2>/dev/null || echo 2026-11-20)
 
-.PHONY: setup run test lint bench bench-ingest dev prepare sample clean
+# Older DuckDB clients the analysts' copy must open (README, For analysts): the oldest that reads it and the last
+# release of every later minor line; each in its own virtual environment under .tools/, made once (make test).
+DUCKDB_CLIENTS := 0.10.3 1.0.0 1.1.3 1.2.2 1.3.2 1.4.4 1.5.6
+
+.PHONY: setup run test lint bench bench-ingest dev prepare sample clean duckdb-clients
 
 setup: $(VENV)/.installed
 
@@ -32,8 +36,17 @@ prepare: setup
 run: setup
 	$(BIN)/refunds run --input data/sample --as-of $(SAMPLE_AS_OF) --settle 0
 
-test: setup lint
+test: setup lint duckdb-clients
 	$(BIN)/pytest
+
+duckdb-clients:  # four at a time; each is made once (pip's cache serves a fresh clone's wheels)
+	@$(MAKE) -s --no-print-directory -j4 $(foreach v,$(DUCKDB_CLIENTS),.tools/duckdb-$(v)/.installed)
+
+.tools/duckdb-%/.installed:
+	@rm -rf .tools/duckdb-$*
+	$(PYTHON) -m venv .tools/duckdb-$*
+	.tools/duckdb-$*/bin/pip install -q --disable-pip-version-check "duckdb==$*"
+	@touch $@
 
 lint: setup
 	$(BIN)/ruff check pipelines tests benchmarks

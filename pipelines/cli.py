@@ -5,6 +5,7 @@ refunds status   [--warehouse PATH]
 refunds synth    --out DIR [--entries N] [--seed N] [--as-of YYYY-MM-DD] [--xlsx rev613 ...]
 refunds sample   (regenerates the bundled sample in data/sample/)
 refunds prepare  (parses the dbt project into its manifest; run before `dagster dev`)
+refunds docs     [--warehouse PATH]  (writes the dbt docs site into the reports folder)
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("sample", help="regenerate the bundled sample (data/sample/)")
     sub.add_parser("prepare", help="parse the dbt project (writes its manifest)")
+    docs = sub.add_parser(
+        "docs",
+        help="write the dbt docs site (models, columns, catalog, lineage; opens offline) to "
+        "<reports_dir>/dbt_docs/index.html; every successful run writes it too",
+    )
+    docs.add_argument("--warehouse", type=Path, help="warehouse DuckDB file (default: the settings' one)")
 
     args = parser.parse_args(argv)
     args.command_line = " ".join(["refunds", *(sys.argv[1:] if argv is None else argv)])  # for the run lock file
@@ -76,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             "sample": _sample,
             "prepare": _prepare,
             "inspect": _inspect,
+            "docs": _docs,
         }
         return commands[args.command](args)
     except (SettingsError, ValueError) as exc:
@@ -170,6 +178,27 @@ def _execute(args, resource_config: dict, run_id: str, tags: dict, scope):
     return defs.resolve_job_def(DAILY_JOB_NAME).execute_in_process(
         run_config=run_config, instance=instance, run_id=run_id, tags=tags, raise_on_error=False
     )
+
+
+def _docs(args) -> int:
+    """The dbt docs site of the warehouse, under the run lock (dbt opens the DuckDB file for the catalog)."""
+    settings = load_settings()
+    if args.warehouse:
+        settings = dataclasses.replace(settings, warehouse_path=args.warehouse.resolve())
+    if not settings.warehouse_path.exists():
+        raise ValueError(f"no warehouse at {settings.warehouse_path}: run `refunds run` first")
+    from pipelines.publish.dbt_docs import build_dbt_docs
+    from pipelines.run_lock import RunLockedError
+    from pipelines.run_scope import run_scope
+
+    try:  # (importing the dbt project above parsed it again if a file of it changed)
+        with run_scope(settings, str(uuid.uuid4()), {}, args.command_line, write_report=False, log=_say):
+            page = build_dbt_docs(settings)
+    except RunLockedError as exc:
+        print(f"refunds: {exc}", file=sys.stderr)
+        return 3
+    print(f"dbt docs site    {page}")
+    return 0
 
 
 def _say(message: str) -> None:

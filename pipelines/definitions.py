@@ -10,7 +10,7 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 
 from pipelines.export.assets import cape_declaration_files
 from pipelines.ingest.assets import ingest_assets, ingest_checks
-from pipelines.publish.assets import analyst_copy
+from pipelines.publish.assets import analyst_copy, dbt_docs
 from pipelines.quality.checks import quality_checks
 from pipelines.resources import PipelineResource
 from pipelines.schedules import build_schedule_and_sensor
@@ -32,7 +32,7 @@ daily_job = define_asset_job(
 daily_schedule, landing_sensor = build_schedule_and_sensor(daily_job)
 
 defs = Definitions(
-    assets=[*ingest_assets, ieepa_dbt_assets, cape_declaration_files, analyst_copy],
+    assets=[*ingest_assets, ieepa_dbt_assets, cape_declaration_files, analyst_copy, dbt_docs],
     asset_checks=[*ingest_checks, *quality_checks],
     jobs=[daily_job],
     schedules=[daily_schedule],

@@ -21,18 +21,79 @@ _FINAL_STATUSES = {DagsterRunStatus.SUCCESS: "SUCCESS", DagsterRunStatus.FAILURE
 
 
 def check_rows(evaluations) -> list[dict]:
-    return [
-        {
-            "name": e.check_name,
-            "asset": e.asset_key.to_user_string(),
-            "passed": e.passed,
-            "description": e.description or "",
-            "failing_rows": (
-                e.metadata.get("failed_expectations").value if e.metadata.get("failed_expectations") else None
-            ),
-        }
-        for e in evaluations
-    ]
+    """The report's view of asset check evaluations: ``blocking`` (a failure stops what is downstream), ``gate``
+    (a blocking check of the project's own, i.e. not a dbt test: the GX suites and the ledger's reconciliation),
+    ``severity`` (``ERROR`` or ``WARN``), and for a failure the rows it found: ``failing_rows`` and ``failures``
+    (the GX check's failed expectations, each with its failing rows' keys)."""
+    rows = []
+    for e in evaluations:
+        failures = _gx_failures(e.metadata.get("failures"))
+        dbt_failed = e.metadata.get("dagster_dbt/failed_row_count")
+        rows.append(
+            {
+                "name": e.check_name,
+                "asset": e.asset_key.to_user_string(),
+                "passed": e.passed,
+                "blocking": bool(e.blocking),
+                "gate": bool(e.blocking) and "unique_id" not in e.metadata,  # dbt tests carry their unique_id
+                "severity": e.severity.value,
+                "description": e.description or "",
+                "failing_rows": (
+                    sum(f["rows"] or 0 for f in failures) if failures else dbt_failed.value if dbt_failed else None
+                ),
+                "failures": failures,
+            }
+        )
+    return rows
+
+
+def _gx_failures(table) -> list[dict]:
+    """The rows of the markdown table a GX check attaches as ``failures`` (pipelines/quality/checks.py):
+    ``| expectation | column | failing rows | e.g. |``; the last cell lists the failing rows' keys."""
+    if table is None:
+        return []
+    found = []
+    for line in str(table.value).splitlines()[2:]:
+        cells = line.strip().removeprefix("|").removesuffix("|").split(" | ", 3)
+        if len(cells) == 4:
+            expectation, column, count, examples = (c.strip() for c in cells)
+            found.append(
+                {
+                    "expectation": expectation,
+                    "column": column,
+                    "rows": int(count) if count.isdigit() else None,
+                    "examples": examples,
+                }
+            )
+    return found
+
+
+def failures_in_instance(instance: DagsterInstance | None, run_id: str) -> dict:
+    """What stopped a run, from its events: the steps that failed with their error (the root cause, not Dagster's
+    wrapper; a step that failed only because its blocking check did is the check's, reported with it), the run's
+    own failure message, and the steps of the job that never started."""
+    found: dict = {"steps": [], "run": None, "not_run": []}
+    run = instance.get_run_by_id(run_id) if instance is not None else None
+    if run is None:
+        return found
+    kinds = {DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_START}
+    started = set()
+    for record in instance.get_records_for_run(run_id, of_type=kinds).records:
+        event = record.event_log_entry.dagster_event
+        if event.event_type == DagsterEventType.STEP_START:
+            started.add(event.step_key)
+        elif event.event_type == DagsterEventType.STEP_FAILURE:
+            error = event.event_specific_data.error
+            while error is not None and error.cause is not None:
+                error = error.cause
+            if error is None or error.cls_name != "DagsterAssetCheckFailedError":
+                found["steps"].append({"step": event.step_key, "message": (error.message if error else "").strip()})
+        else:
+            found["run"] = (event.message or record.event_log_entry.message or "").strip()
+    if run.execution_plan_snapshot_id and started:
+        plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+        found["not_run"] = sorted(step.key for step in plan.steps if step.key not in started)
+    return found
 
 
 def checks_in_instance(instance: DagsterInstance | None, run_id: str) -> list[dict]:
@@ -68,8 +129,11 @@ def write_run_report(
     checks: list[dict],
     started_at: float | None = None,
     finished_at: float | None = None,
+    failures: dict | None = None,
 ) -> Path | None:
-    """Write data/reports/runs/<as_of>_<run>/run_report.html; returns its path (None without a warehouse)."""
+    """Write data/reports/runs/<as_of>_<run>/run_report.html; returns its path (None without a warehouse).
+
+    ``failures`` (``failures_in_instance``) says what stopped a failed run, for the banner at the top."""
     from pipelines.reports.run_report import build_run_report
 
     if not settings.warehouse_path.exists():
@@ -91,8 +155,19 @@ def write_run_report(
         "finished_at": _time(finished_at),
         "checks": checks,
         "exports": exports,
+        "failures": failures or {},
+        "published": _published_run(settings),
     }
     return build_run_report(settings.warehouse_path, out_dir, run, docs if docs.exists() else None)
+
+
+def _published_run(settings: Settings) -> str | None:
+    """The run the analysts' copy in place comes from (a failed run leaves the previous one)."""
+    manifest = settings.published_dir / "published.json"
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8")).get("run_id")
+    except (OSError, ValueError):
+        return None
 
 
 def _time(ts: float | None) -> str | None:

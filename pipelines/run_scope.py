@@ -83,13 +83,12 @@ def recover_outputs(settings: Settings) -> list[str]:
 
 
 def _report(settings, run_id, tags, instance, raised, started, log) -> Path | None:
-    from pipelines.reporting import checks_in_instance, status_in_instance, write_run_report
+    from pipelines.reporting import checks_in_instance, failures_in_instance, status_in_instance, write_run_report
 
     try:
         status = status_in_instance(instance, run_id, raised)
-        return write_run_report(
-            settings, run_id, tags, status, checks_in_instance(instance, run_id), started, time.time()
-        )
+        checks, failures = checks_in_instance(instance, run_id), failures_in_instance(instance, run_id)
+        return write_run_report(settings, run_id, tags, status, checks, started, time.time(), failures)
     except Exception as error:  # the run's outcome stands; say why its report is missing
         log(f"run report not written: {type(error).__name__}: {error}")
         return None
@@ -100,7 +99,7 @@ def _report_dead_run(
 ) -> Path | None:
     """A run that ended without finishing (its lock file still says running): mark it failed in the instance
     (a killed run would otherwise show as started for ever) and write its report from what it left."""
-    from pipelines.reporting import checks_in_instance, write_run_report
+    from pipelines.reporting import checks_in_instance, failures_in_instance, write_run_report
 
     message = (
         f"run {dead.run_id} (pid {dead.pid} on {dead.host}, started {dead.started_at}) ended without finishing "
@@ -120,6 +119,7 @@ def _report_dead_run(
             checks_in_instance(instance, dead.run_id),
             started,
             None,
+            failures_in_instance(instance, dead.run_id),
         )
     except Exception as error:
         log(f"report of the run that died not written: {type(error).__name__}: {error}")

@@ -91,7 +91,13 @@ def test_the_ui_shows_the_asset_graph_and_the_last_runs_checks(tmp_path, monkeyp
                 time.sleep(1)
         base = f"http://127.0.0.1:{port}"
         catalog = _dom(f"{base}/assets?view=flat", tmp_path / "chrome", tmp_path / "catalog.png")
-        for asset in ("fct_entry_eligibility", "fct_declaration_plan", "cape_declaration_files", "analyst_copy"):
+        for asset in (
+            "fct_entry_eligibility",
+            "fct_declaration_plan",
+            "cape_declaration_files",
+            "analyst_copy",
+            "dbt_docs",
+        ):
             assert asset in catalog, asset
         # Key figures are materialization metadata: the asset's page shows them (and plots their history).
         asset_page = _dom(f"{base}/assets/marts/fct_entry_eligibility", tmp_path / "chrome")

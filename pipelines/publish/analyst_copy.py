@@ -1,8 +1,12 @@
 """The analysts' copy of the marts.
 
 Analysts never open the pipeline's working database (a reader's lock would block the nightly run). After each
-successful run the marts, and the ledger and quarantine for auditors, are copied into a new DuckDB file written
-in storage version v1.4.0 (readable by DuckDB 1.x clients: older DBeaver drivers, BI tools) and into Parquet.
+successful run the marts, and the ledger and quarantine for auditors, are copied into a new DuckDB file and into
+Parquet. The file is written in the oldest storage format DuckDB 2.0 writes (``STORAGE_VERSION``: DuckDB calls
+the result "v1.0.0+"), so that older clients open it: DuckDB 0.10.3 and every later release (1.0 to 1.5, 2.x),
+the DuckDB JDBC driver of an older DBeaver, BI tools. DuckDB 0.10.0 to 0.10.2 and 0.9 cannot (they fail with
+"Failed to deserialize: field id mismatch"); a file in DuckDB 2.0's own format opens in 2.0 only. Table and column
+comments (every mart column's description from the dbt YAML) are carried over.
 
 The whole published folder is one set: it is built in a hidden staging folder beside it, with ``published.json``
 (the run, every table's rows, every file's sha256) written last, then swapped in as a whole
@@ -25,7 +29,12 @@ from pipelines import folder_swap
 
 PUBLISHED_DB = "refunds_analytics.duckdb"  # not named like a schema (a known pitfall of this stack)
 PUBLISHED_MANIFEST = "published.json"
-STORAGE_VERSION = "v1.4.0"
+# The oldest storage format DuckDB 2.0 writes: asked for anything from 'v0.9.0' to 'v1.1.0', it writes storage number
+# 64 with the serialization it labels "v1.0.0+", which DuckDB 0.10.3 and later read (0.10.0-0.10.2 do not). v1.2.0 is
+# number 65 (1.2 and later only), v1.3.0 66, v1.4.0 67 (1.4 and later), v1.5.0 68, v2.0.0 69. The marts' types
+# (VARCHAR, DECIMAL, BIGINT, INTEGER, HUGEINT, BOOLEAN, DATE, TIMESTAMP, VARCHAR[]) are all in it; a type this format
+# cannot hold (e.g. VARIANT) makes DuckDB refuse the copy, naming it, and the publish step fail.
+STORAGE_VERSION = "v1.0.0"
 AUDIT_TABLES = {"ingest.file_ledger": "audit.file_ledger", "quarantine.rejected_rows": "audit.rejected_rows"}
 
 
@@ -96,10 +105,43 @@ def _copy(warehouse: Path, stage: Path, schemas: tuple[str, ...], duckdb_config:
             con.execute(f"create table pub.{target} as select * from wh.{source}")
             counts[target] = con.execute(f"select count(*) from pub.{target}").fetchone()[0]
             con.execute(f"copy wh.{source} to '{_q(stage / 'parquet' / f'{target}.parquet')}' (format parquet)")
+        _copy_comments(con, sources)
         con.execute("detach pub")
     finally:
         con.close()
     return counts
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> None:
+    """The warehouse's table and column comments (dbt's descriptions) onto the published tables, in one batch:
+    ``create table as`` copies the data, not the comments."""
+    rows = con.execute(
+        """
+        select schema_name || '.' || table_name, null, comment from duckdb_tables()
+        where database_name = 'wh' and comment is not null
+        union all
+        select schema_name || '.' || table_name, column_name, comment from duckdb_columns()
+        where database_name = 'wh' and comment is not null
+        order by 1, 2 nulls first
+        """
+    ).fetchall()
+    statements = [
+        f"comment on table pub.{sources[table]} is {_literal(comment)}"
+        if column is None
+        else f"comment on column pub.{sources[table]}.{_identifier(column)} is {_literal(comment)}"
+        for table, column, comment in rows
+        if table in sources
+    ]
+    if statements:
+        con.execute(";\n".join(statements))
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _sha256(path: Path) -> str:

@@ -1,8 +1,9 @@
-"""The publish asset: after the export, the analysts' copy of every mart."""
+"""The publish assets: after the export, the analysts' copy of every mart, then the dbt docs site."""
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.publish.analyst_copy import publish
+from pipelines.publish.dbt_docs import build_dbt_docs
 from pipelines.resources import PipelineResource
 from pipelines.transform.dbt import ieepa_dbt_assets
 
@@ -15,7 +16,8 @@ MART_KEYS = sorted((k for k in ieepa_dbt_assets.keys if k.path[0] == "marts"), k
     group_name="publish",
     owners=["team:data-engineering"],
     description="The marts (and the ledger and quarantine, schema audit) copied to data/published/"
-    "refunds_analytics.duckdb (DuckDB storage v1.4.0, readable by 1.x clients) and to Parquet, with published.json; "
+    "refunds_analytics.duckdb (DuckDB storage v1.0.0, readable by DuckDB 0.10.3 and later, with every column's "
+    "description as a comment) and to Parquet, with published.json; "
     "the folder is built beside the old one and swapped in as a whole: analysts never open the working warehouse, "
     "never block it, and never see a half-run or a mix of two runs.",
 )
@@ -35,3 +37,17 @@ def analyst_copy(context: AssetExecutionContext, pipeline: PipelineResource) -> 
             ),
         }
     )
+
+
+@asset(
+    key=AssetKey(["publish", "dbt_docs"]),
+    deps=[AssetKey(["publish", "analyst_copy"])],
+    group_name="publish",
+    owners=["team:data-engineering"],
+    description="The dbt docs site (every model and column described, the catalog as built, the lineage graph) "
+    "written to data/reports/dbt_docs/index.html, one page that opens offline; at the end of every successful run.",
+)
+def dbt_docs(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
+    page = build_dbt_docs(pipeline.settings())
+    context.log.info(f"dbt docs site: {page}")
+    return MaterializeResult(metadata={"site": MetadataValue.path(str(page)), "bytes": page.stat().st_size})

@@ -5,13 +5,24 @@ in an ephemeral context so that nothing is written back into the committed files
 data sources with absolute paths in great_expectations.yml); its Data Docs site is the run's report folder.
 GX validates pandas frames, not GX's SQL datasource (DESIGN: its SQLAlchemy path fails on DuckDB).
 `import great_expectations` costs ~6 s, so it is imported here, lazily, only when a check runs.
+
+The Data Docs work offline: GX's pages load Bootstrap, jQuery, Font Awesome, Vega ... from public CDNs, and an
+auditor's machine often has no internet. Those files are vendored in expectations/plugins/custom_data_docs/vendor/
+(with ``assets.json``: CDN address -> file); after each build they are copied into the site and every page's links
+are rewritten to them (``make_offline``).
 """
 
 from __future__ import annotations
 
 import copy
 import html
+import json
+import logging
 import os
+import re
+import shutil
+import tempfile
+import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -20,6 +31,14 @@ from pipelines.settings import PROJECT_ROOT
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SAMPLE_LIMIT = 20  # unexpected values / row keys reported per failed expectation
+VENDOR_DIR = EXPECTATIONS_DIR / "plugins" / "custom_data_docs" / "vendor"
+GX_WEB_ASSETS = "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/"  # GX's logo: in its package too
+_LOADING_TAG = re.compile(r"<(?:script|link|img)\b[^>]*>", re.I)
+_REMOTE = re.compile(r'\b(src|href)="(https?://[^"]*)"', re.I)
+_SITE_STATIC = re.compile(r'\b(src|href)="(?:\./|(?:\.\./)+)static/([^"]*)"', re.I)  # GX counts ../ wrong in places
+_CROSS_ORIGIN = re.compile(r'\s(?:integrity|crossorigin)="[^"]*"', re.I)  # a file:// page cannot pass CORS or SRI
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,7 +133,7 @@ def validate_frame(suite_name: str, frame, key_column: str | None, docs_dir: Pat
     run = checkpoint.run(batch_parameters={"dataframe": frame})
     result_id, validation = next(iter(run.run_results.items()))
     if docs_dir:
-        _publish_escaped(context, result_id, suite_name)
+        _publish_escaped(context, result_id, suite_name, Path(docs_dir))
     failures = []
     for r in validation.results:
         if r.success:
@@ -135,8 +154,8 @@ def validate_frame(suite_name: str, frame, key_column: str | None, docs_dir: Pat
     return SuiteOutcome(suite_name, bool(validation.success), len(validation.results), len(frame), failures)
 
 
-def _publish_escaped(context, result_id, suite_name: str) -> None:
-    """Add the validation to the run's Data Docs with every value from the data HTML-escaped.
+def _publish_escaped(context, result_id, suite_name: str, docs_dir: Path) -> None:
+    """Add the validation to the run's Data Docs with every value from the data HTML-escaped, readable offline.
 
     GX puts unexpected values and row keys into its pages as raw HTML: a value such as ``<script>`` in a failing
     row would run in the auditor's browser. The stored copy the pages are built from is escaped; the result the
@@ -153,6 +172,67 @@ def _publish_escaped(context, result_id, suite_name: str) -> None:
     context.build_data_docs(
         site_names=["run_site"], resource_identifiers=[result_id, ExpectationSuiteIdentifier(name=suite_name)]
     )
+    left = make_offline(docs_dir)
+    if left:
+        log.warning(f"Data Docs still load from outside (add them to {VENDOR_DIR / 'assets.json'}): {left}")
+
+
+def make_offline(site: Path) -> list[str]:
+    """Bundle the CDN assets of the Data Docs in ``site`` into ``site/static/vendor`` and point every page at them.
+
+    Returns the outside addresses a page still loads (none, unless a GX upgrade added one). Pages are rewritten
+    under a temporary name, then renamed; links to web pages (``<a href>``) are left as they are.
+    """
+    assets = json.loads((VENDOR_DIR / "assets.json").read_text(encoding="utf-8"))
+    vendor = site / "static" / "vendor"
+    if not vendor.exists():
+        scratch = site / "static" / f".vendor-{uuid.uuid4().hex[:8]}"
+        shutil.copytree(VENDOR_DIR, scratch, ignore=shutil.ignore_patterns("assets.json", "README.md"))
+        os.replace(scratch, vendor)
+    left: set[str] = set()
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        offline = _offline_page(text, page, site, assets, left)
+        if offline != text:
+            _replace_text(page, offline)
+    return sorted(left)
+
+
+def _offline_page(text: str, page: Path, site: Path, assets: dict[str, str], left: set[str]) -> str:
+    """The page with every asset it loads from a CDN (script, stylesheet, image) pointing at the bundled copy,
+    relative to the page; an address with no bundled copy is added to ``left``."""
+    to_static = Path(os.path.relpath(site / "static", page.parent)).as_posix()
+    to_vendor, to_images = f"{to_static}/vendor", f"{to_static}/images"
+
+    def local(match: re.Match) -> str:
+        attribute, url = match.group(1), match.group(2)
+        if url in assets:
+            return f'{attribute}="{to_vendor}/{assets[url]}"'
+        if url.startswith(GX_WEB_ASSETS):
+            return f'{attribute}="{to_images}/{url.removeprefix(GX_WEB_ASSETS).split("?")[0]}"'
+        left.add(url)
+        return match.group(0)
+
+    def tag(match: re.Match) -> str:
+        rewritten = _REMOTE.sub(local, match.group(0))
+        if rewritten != match.group(0):
+            rewritten = _CROSS_ORIGIN.sub("", rewritten)
+        # the site's own files, relative to this page (GX's favicon link on validation pages is one level short)
+        return _SITE_STATIC.sub(lambda m: f'{m.group(1)}="{to_static}/{m.group(2)}"', rewritten)
+
+    return _LOADING_TAG.sub(tag, text)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _escaped(value):

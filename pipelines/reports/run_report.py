@@ -15,10 +15,17 @@ What it shows, each section a chart and the table behind it, the query beside th
 6. data-quality checks, Data Docs link, export files      ``run["checks"]``, ``run["exports"]`` (cross-checked with
                                                           export.exported_entries)
 
+A run that did not succeed starts with a banner: the blocking checks that failed (a GX check's failed
+expectations with the keys of their failing rows), the steps that failed with their error, the steps that never
+started, whether this run exported any CAPE file and whether it replaced the analysts' copy.
+
 ``run`` carries the run's facts: ``run_id``, ``as_of`` (ISO date), ``started_at``, ``finished_at``, ``status``;
-optionally ``checks`` (dicts: ``name``, ``passed``, ``description``, ``failing_rows``) and ``exports`` (dicts:
+optionally ``checks`` (dicts: ``name``, ``asset``, ``passed``, ``blocking``, ``gate``, ``severity``,
+``description``, ``failing_rows``, ``failures``: see ``pipelines.reporting.check_rows``), ``exports`` (dicts:
 ``file``, ``rows``, ``sha256``, ``principal``; the export manifest's ``file_name`` / ``ieepa_principal_amount``
-are accepted too). A table missing from the warehouse makes its section say so; it never fails the report.
+are accepted too), ``failures`` (``steps``: step and message, ``run``: the run's failure message, ``not_run``:
+step keys) and ``published`` (the run id of the analysts' copy in place). Every check is listed, none cut off.
+A table missing from the warehouse makes its section say so; it never fails the report.
 Money is DECIMAL from the warehouse and formatted as Decimal (thousands separators, 2 decimals).
 """
 
@@ -91,7 +98,7 @@ OFFSETS = "marts.fct_offsets"
 OFFSET_TYPE_COLUMNS = ("offset_type", "offset_type_code", "type")
 OFFSET_AMOUNT_COLUMNS = ("offset_amount", "amount")
 
-LIST_LIMIT = 200  # rows of a list (refused files, checks, exports) shown before "and N more"
+LIST_LIMIT = 200  # rows of a list (refused files, exports) shown before "and N more"; checks are never cut
 
 
 class _Warehouse:
@@ -834,31 +841,40 @@ def _quality(wh: _Warehouse, run: dict, out_dir: Path, data_docs_index: Path | N
     parts.append("<h3>Data-quality checks of this run</h3>")
     if checks:
         passed = sum(1 for c in checks if c.get("passed"))
-        failed = len(checks) - passed
+        warned = sum(1 for c in checks if not c.get("passed") and _is_warning(c))
         parts.append(
             hbar_chart(
-                [Bar("passed", passed, "#2f7d4f"), Bar("failed", failed, "#b23b3b")],
-                "Data-quality checks passed and failed",
-            )
-        )
-        # Failures first: a long list cut at LIST_LIMIT must never hide the check that stopped the run.
-        shown = sorted(checks, key=lambda c: bool(c.get("passed")))[:LIST_LIMIT]
-        parts.append(
-            _table(
-                ["check", "result", "failing rows", "description"],
                 [
-                    (
-                        c.get("name"),
-                        "passed" if c.get("passed") else _Html('<strong class="failed">FAILED</strong>'),
-                        count(_first_key(c, "failing_rows", "failing_rows_count", "unexpected_count")),
-                        c.get("description") or "",
-                    )
-                    for c in shown
+                    Bar("passed", passed, "#2f7d4f"),
+                    Bar("warned", warned, OUTCOME_COLOURS["needs_review"]),
+                    Bar("failed", len(checks) - passed - warned, "#b23b3b"),
                 ],
-                numeric=(2,),
+                "Data-quality checks passed, warned and failed",
             )
         )
-        parts.append(_more(len(checks) - len(shown), "checks"))
+        # Every check is listed, none cut off: the gate's blocking checks first, then every check that failed or
+        # warned, then the ones that passed (folded away, all of them there).
+        order = sorted(
+            checks,
+            key=lambda c: (bool(c.get("passed")), not c.get("blocking"), str(c.get("asset")), str(c.get("name"))),
+        )
+        gate = [c for c in order if c.get("gate")]
+        flagged = [c for c in order if not c.get("gate") and not c.get("passed")]
+        others = [c for c in order if not c.get("gate") and c.get("passed")]
+        parts.append(
+            '<p class="note">The gate: the blocking checks the CAPE export waits for (Great Expectations suites, the '
+            "ledger's reconciliation); a failure stops the run before any file is written. dbt data tests of "
+            "severity error block the models downstream of theirs; warnings never block.</p>"
+        )
+        parts.append(_checks_table(gate, "No gate check ran in this run (it stopped before them)."))
+        if flagged:
+            parts.append(f"<h3>Other checks that failed or warned ({count(len(flagged))})</h3>")
+            parts.append(_checks_table(flagged, ""))
+        if others:
+            parts.append(
+                f'<details class="all-checks"><summary>The other {count(len(others))} checks passed (show them)'
+                f"</summary>{_checks_table(others, '')}</details>"
+            )
     else:
         parts.append('<p class="chart-empty">No check results were given for this run.</p>')
 
@@ -928,6 +944,103 @@ def _quality(wh: _Warehouse, run: dict, out_dir: Path, data_docs_index: Path | N
     return _section("quality", "".join(parts))
 
 
+def _is_warning(check: dict) -> bool:
+    return str(check.get("severity") or "").upper() == "WARN"
+
+
+def _result_cell(check: dict):
+    if check.get("passed"):
+        return "passed"
+    if _is_warning(check):
+        return _Html('<strong class="warned">warning</strong>')
+    return _Html('<strong class="failed">FAILED</strong>')
+
+
+def _checks_table(checks: list[dict], empty: str) -> str:
+    """One row a check: its name and asset, whether it blocks, its result, failing rows and description."""
+    if not checks:
+        return f'<p class="chart-empty">{_e(empty)}</p>' if empty else ""
+    rows = [
+        (
+            _Html(f'<span class="check">{_e(c.get("name"))}</span><br><span class="asset">{_e(c.get("asset"))}</span>'),
+            "blocking" if c.get("blocking") else "no",
+            _result_cell(c),
+            count(_first_key(c, "failing_rows", "failing_rows_count", "unexpected_count")),
+            c.get("description") or "",
+        )
+        for c in checks
+    ]
+    table = _table(["check (asset)", "blocks", "result", "failing rows", "description"], rows, numeric=(3,))
+    return table.replace("<table>", '<table class="checks">', 1)
+
+
+def _banner(run: dict) -> str:
+    """For a run that did not succeed: at the top of the page, what stopped it, its message, the rows concerned,
+    and whether any CAPE file was exported by it."""
+    status = str(run.get("status") or "unknown")
+    if _succeeded(status):
+        return ""
+    failures = run.get("failures") or {}
+    stopped = [c for c in run.get("checks") or [] if not c.get("passed") and c.get("blocking")]
+    items = []
+    for c in stopped:
+        detail = ""
+        if c.get("failures"):
+            detail = _table(
+                ["expectation", "column", "failing rows", "the failing rows (first of them)"],
+                [(f["expectation"], f["column"], count(f["rows"]), f["examples"]) for f in c["failures"]],
+                numeric=(2,),
+            )
+        elif c.get("failing_rows") is not None:
+            detail = f"<p>{_e(_rows(int(c['failing_rows'])))} failed it.</p>"
+        kind = "Gate check" if c.get("gate") else "Blocking check"
+        items.append(
+            f"<li><strong>{kind} <code>{_e(c.get('name'))}</code></strong> on <code>{_e(c.get('asset'))}</code> "
+            f"failed{': ' + _e(c['description']) if c.get('description') else '.'}{detail}</li>"
+        )
+    for f in failures.get("steps") or []:
+        items.append(
+            f"<li><strong>Step <code>{_e(f.get('step'))}</code> failed:</strong><pre>{_e(f.get('message'))}</pre></li>"
+        )
+    if not items:
+        said = failures.get("run") or (
+            "the run ended without finishing (killed or crashed) and recorded no failed step or check"
+            if status.upper().startswith("DIED")
+            else "no failed step or check was recorded: see the command's output or the run in the Dagster UI"
+        )
+        items.append(f"<li>{_e(said)}</li>")
+    exports = list(run.get("exports") or [])
+    if exports:
+        exported = (
+            f"<strong>This run exported {count(len(exports))} CAPE file(s)</strong> before it stopped (listed in "
+            "section 7): check them before you upload."
+        )
+    else:
+        exported = (
+            "<strong>No CAPE file was exported by this run.</strong> Files exported by earlier runs are untouched."
+        )
+    published = run.get("published")
+    if published and published == run.get("run_id"):
+        copy = " The analysts' copy was published by this run."
+    else:
+        copy = " The analysts' copy was not replaced" + (f" (it is still run {_e(published)}'s)." if published else ".")
+    skipped = failures.get("not_run") or []
+    not_run = (
+        f'<p class="note">Steps not run: {", ".join(f"<code>{_e(s)}</code>" for s in skipped)}.</p>' if skipped else ""
+    )
+    return (
+        f'<div class="banner" id="run-failed" role="alert"><p class="banner-title">Run {_e(status)}: '
+        f"{'what stopped it' if stopped or failures.get('steps') else 'it did not finish'}</p>"
+        f'<ul>{"".join(items)}</ul>{not_run}<p class="banner-exports">{exported}{copy}</p>'
+        '<p class="note">The figures below are what the warehouse holds now: what this run did not build is as an '
+        "earlier run left it.</p></div>"
+    )
+
+
+def _succeeded(status: str) -> bool:
+    return status.lower() in ("success", "succeeded", "ok", "passed")
+
+
 def _decimal(value):
     """A manifest amount (text or number) as Decimal; text that is no number stays as it is."""
     if value is None or isinstance(value, Decimal):
@@ -982,14 +1095,15 @@ CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; background: #fff; color: #1f2933;
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1100px; margin: 0 auto; padding: 28px 36px 56px; }
+/* Fits a laptop screen (1366 px): nothing is wider than the page, long names and texts wrap. */
+main { max-width: 1100px; margin: 0 auto; padding: 28px 36px 56px; overflow-wrap: anywhere; }
 header { border-bottom: 3px solid #1f3a5f; padding-bottom: 12px; margin-bottom: 8px; }
 h1 { font-size: 22px; margin: 0 0 8px; color: #1f3a5f; }
 h2 { font-size: 17px; color: #1f3a5f; border-bottom: 1px solid #9aa5b1; padding-bottom: 4px; margin: 34px 0 10px; }
 h3 { font-size: 14px; margin: 20px 0 6px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr max-content 1fr; gap: 2px 14px; margin: 0; }
 dl.facts dt { color: #52606d; }
-dl.facts dd { margin: 0; font-variant-numeric: tabular-nums; }
+dl.facts dd { margin: 0; font-variant-numeric: tabular-nums; min-width: 0; }
 nav { font-size: 13px; margin: 10px 0 0; }
 nav a { margin-right: 14px; white-space: nowrap; display: inline-block; }
 a { color: #1f5a96; }
@@ -1005,6 +1119,13 @@ thead th { background: #eef1f4; border-bottom: 1px solid #9aa5b1; font-weight: 6
 tfoot td { border-top: 1px solid #9aa5b1; font-weight: 600; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.none { color: #52606d; font-style: italic; }
+table.checks { table-layout: fixed; }
+table.checks th:nth-child(1) { width: 34%; }
+table.checks th:nth-child(2) { width: 9%; }
+table.checks th:nth-child(3) { width: 9%; }
+table.checks th:nth-child(4) { width: 10%; }
+table.checks .check { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
+table.checks .asset { color: #52606d; font-size: 12px; }
 table.exports td:last-child { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11px;
   word-break: break-all; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 6px 0 4px; }
@@ -1013,12 +1134,22 @@ svg.chart { display: block; max-width: 100%; height: auto; margin: 6px 0 4px; }
   padding: 8px 12px; }
 .callout { border-left: 4px solid #b7791f; background: #fdf6e7; padding: 6px 12px; margin: 6px 0; }
 .failed { color: #8a1f1f; }
+.warned { color: #8a5a00; }
+.banner { border: 2px solid #b23b3b; border-left-width: 8px; background: #fbeaea; padding: 10px 16px;
+  margin: 16px 0 8px; }
+.banner .banner-title { font-size: 18px; font-weight: 700; color: #8a1f1f; margin: 0 0 6px; }
+.banner ul { margin: 4px 0; padding-left: 20px; }
+.banner li { margin: 4px 0; }
+.banner pre { white-space: pre-wrap; background: #fff; border: 1px solid #e4b4b4; padding: 6px 8px; margin: 4px 0;
+  max-height: 16em; overflow: auto; }
+.banner table { background: #fff; }
+.banner .banner-exports { margin: 8px 0 0; }
 .status { font-weight: 600; padding: 1px 8px; border-radius: 3px; }
 .status.ok { background: #e3f1e8; color: #1e5c36; }
 .status.bad { background: #f8e1e1; color: #8a1f1f; }
 details { margin: 2px 0 8px; font-size: 12px; }
 details summary { color: #52606d; cursor: pointer; }
-details pre { background: #f8f9fa; border: 1px solid #e4e7eb; padding: 8px; overflow-x: auto; white-space: pre; }
+details pre { background: #f8f9fa; border: 1px solid #e4e7eb; padding: 8px; white-space: pre-wrap; }
 footer { margin-top: 40px; border-top: 1px solid #d9dee3; padding-top: 8px; font-size: 12px; color: #52606d; }
 @media print {
   main { max-width: none; padding: 0; }
@@ -1054,7 +1185,7 @@ def _duration(started, finished) -> str:
 
 def _header(run: dict, as_of: dt.date, warehouse: Path) -> str:
     status = str(run.get("status") or "unknown")
-    ok = status.lower() in ("success", "succeeded", "ok", "passed")
+    ok = _succeeded(status)
     facts = [
         ("As of", f"<strong>{_e(as_of.isoformat())}</strong>"),
         ("Run id", f'<span class="mono">{_e(run.get("run_id"))}</span>'),
@@ -1082,6 +1213,7 @@ def render_run_report(
     body = "".join(
         [
             _header(run, as_of, warehouse),
+            _banner(run),
             _summary(wh, run),
             _eligibility(wh),
             _pipeline(wh, as_of),

@@ -1,0 +1,76 @@
+"""The dbt docs site: every model, seed and source with its description and every column's (from the dbt YAML), the
+catalog (each relation's columns and types as built in the warehouse) and the lineage graph, in one page that
+needs no network and no server.
+
+dbt's ``docs generate --static`` inlines the manifest and the catalog into its single-page app (scripts, styles and
+fonts are already inside dbt's page), so ``index.html`` opens from the disk, on a machine without internet. It is
+written to ``<reports_dir>/dbt_docs/index.html`` under a temporary name and renamed when complete: at the end of
+every successful run (asset ``publish/dbt_docs``) and by ``refunds docs``.
+
+``--no-compile``: the site uses the manifest the run was built from (``dbt_project/target/manifest.json``, parsed
+before every run) and dbt's saved parse, so dbt only reads the catalog from the warehouse (a few seconds) instead
+of compiling every model again; the models' SQL is shown as written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+from pipelines.settings import Settings
+from pipelines.transform.dbt import PARTIAL_PARSE_FILE, dbt_executable, get_dbt_project
+from pipelines.transform.dbt_child import PARENT_PID_ENV
+
+DOCS_DIR = "dbt_docs"
+
+
+def docs_page(settings: Settings) -> Path:
+    return settings.reports_dir / DOCS_DIR / "index.html"
+
+
+def build_dbt_docs(settings: Settings) -> Path:
+    """Write the dbt docs site of the warehouse ``settings`` names; returns the page's path. The caller holds the
+    warehouse (a run's step, or ``refunds docs`` under the run lock): dbt opens the DuckDB file to read the catalog."""
+    project = get_dbt_project()
+    target = project.project_dir / project.target_path
+    if not (target / "manifest.json").exists():
+        raise FileNotFoundError(f"no dbt manifest at {target / 'manifest.json'}: run `refunds prepare` first")
+    scratch = target / f".docs-{uuid.uuid4().hex[:8]}"  # dbt's own outputs, private to this build
+    scratch.mkdir(parents=True)
+    try:
+        for name in ("manifest.json", PARTIAL_PARSE_FILE):
+            if (target / name).exists():
+                shutil.copyfile(target / name, scratch / name)
+        cmd = [dbt_executable(), "docs", "generate", "--static", "--no-compile", "--quiet"]
+        cmd += ["--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir)]
+        cmd += ["--target-path", str(scratch), "--log-path", str(scratch)]
+        env = {
+            **os.environ,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "REFUNDS_WAREHOUSE": str(settings.warehouse_path),
+            "REFUNDS_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+            "REFUNDS_DUCKDB_THREADS": str(settings.duckdb_threads),
+            PARENT_PID_ENV: str(os.getpid()),  # dbt dies with this process (dbt_child.py)
+        }
+        done = subprocess.run(cmd, cwd=project.project_dir, env=env, capture_output=True, text=True, check=False)
+        built = scratch / "static_index.html"
+        if done.returncode != 0 or not built.exists():
+            output = (done.stdout + done.stderr).strip()[-4000:]
+            raise RuntimeError(f"dbt docs generate failed (exit {done.returncode}):\n{output}")
+        page = docs_page(settings)
+        page.parent.mkdir(parents=True, exist_ok=True)
+        staged = page.parent / f".{page.name}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            shutil.copyfile(built, staged)
+            with open(staged, "rb") as f:
+                os.fsync(f.fileno())
+            os.chmod(staged, 0o644)  # auditors are other users
+            os.replace(staged, page)
+        finally:
+            staged.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return page
