@@ -325,7 +325,8 @@ def test_every_raw_table_is_a_source(tmp_path, manifest):
     raw_tables = {
         (schema, table)
         for schema, table in con.execute(
-            "select table_schema, table_name from information_schema.tables where table_schema in ('raw', 'ingest', 'export')"
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('raw', 'ingest', 'export')"
         ).fetchall()
     }
     con.close()
