@@ -49,8 +49,8 @@ duckdb-clients:  # four at a time; each is made once (pip's cache serves a fresh
 	@touch $@
 
 lint: setup
-	$(BIN)/ruff check pipelines tests benchmarks
-	$(BIN)/ruff format --check pipelines tests benchmarks
+	$(BIN)/ruff check pipelines synth tests benchmarks
+	$(BIN)/ruff format --check pipelines synth tests benchmarks
 
 bench: setup
 	$(BIN)/python benchmarks/daily_run_benchmark.py --json data/bench/daily_run.json

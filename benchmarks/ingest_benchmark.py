@@ -28,7 +28,7 @@ def _generate(entries: int, seed: int, work: Path) -> Path:
     done = landing / ".complete"
     if done.exists():
         return landing
-    from pipelines.synth import generate
+    from synth import generate
 
     started = time.monotonic()
     generate(landing, entries=entries, seed=seed)

@@ -285,7 +285,7 @@ def _landing_summary(con) -> str:
 
 
 def _synth(args) -> int:
-    from pipelines.synth import generate
+    from synth import generate
 
     started = time.monotonic()
     result = generate(
@@ -320,7 +320,7 @@ def _inspect(args) -> int:
 
 
 def _sample(_args) -> int:
-    from pipelines.synth import write_sample
+    from synth import write_sample
 
     write_sample(PROJECT_ROOT)
     print(f"bundled sample regenerated in {PROJECT_ROOT / 'data' / 'sample'}")

@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource, InitResourceContext
 
-from pipelines.ingest.load import open_warehouse
 from pipelines.settings import Settings, load_settings
+from pipelines.warehouse.connection import open_warehouse
 
 # Dagster's name for the job `materialize()` builds (tests, scripts): such runs take the lock but write no report.
 EPHEMERAL_JOB_NAME = "__ephemeral_asset_job__"

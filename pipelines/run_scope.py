@@ -83,7 +83,12 @@ def recover_outputs(settings: Settings) -> list[str]:
 
 
 def _report(settings, run_id, tags, instance, raised, started, log) -> Path | None:
-    from pipelines.reporting import checks_in_instance, failures_in_instance, status_in_instance, write_run_report
+    from pipelines.reports.run_outcome import (
+        checks_in_instance,
+        failures_in_instance,
+        status_in_instance,
+        write_run_report,
+    )
 
     try:
         status = status_in_instance(instance, run_id, raised)
@@ -99,7 +104,7 @@ def _report_dead_run(
 ) -> Path | None:
     """A run that ended without finishing (its lock file still says running): mark it failed in the instance
     (a killed run would otherwise show as started for ever) and write its report from what it left."""
-    from pipelines.reporting import checks_in_instance, failures_in_instance, write_run_report
+    from pipelines.reports.run_outcome import checks_in_instance, failures_in_instance, write_run_report
 
     message = (
         f"run {dead.run_id} (pid {dead.pid} on {dead.host}, started {dead.started_at}) ended without finishing "

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.ingest.layouts import REPORTS
 from pipelines.resources import PipelineResource
+from pipelines.warehouse.layouts import REPORTS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,8 +11,6 @@ import duckdb
 import pytest
 from dagster import AssetKey, RunConfig, materialize
 
-from pipelines.ingest.layouts import REPORTS
-from pipelines.ingest.schema import ensure_warehouse
 from pipelines.resources import PipelineResource
 from pipelines.transform.dbt import (
     DbtRunConfig,
@@ -22,6 +20,8 @@ from pipelines.transform.dbt import (
     ieepa_dbt_assets,
     prepare_dbt_manifest,
 )
+from pipelines.warehouse.layouts import REPORTS
+from pipelines.warehouse.schema import ensure_warehouse
 
 # Valid entry numbers (CBP's published vectors, docs/DOMAIN.md section 2) and one with a bad check digit.
 ENTRY_A = "ABC12345676"
@@ -361,7 +361,7 @@ def test_run_config_as_of():
         DbtRunConfig(as_of="15/05/2026").resolved_as_of()
     assert "unit_test" in DbtRunConfig(as_of="2026-05-15").build_args()
     assert "--full-refresh" in DbtRunConfig(full_refresh=True).build_args()
-    assert DbtRunConfig(as_of="2026-05-15").dbt_env() == {"REFUNDS_AS_OF": "2026-05-15"}
+    assert DbtRunConfig(as_of="2026-05-15").dbt_env() == {"REFUNDS_AS_OF": "2026-05-15", "REFUNDS_RE_EXPORT": "false"}
     assert "unit_test" not in DbtRunConfig(as_of="2026-05-15", unit_tests=True).build_args()
 
 

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.synth import generate
+from synth import generate
 from tests.conftest import (
     ES003_HEADERS,
     PROJECT_ROOT,

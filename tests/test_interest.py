@@ -32,9 +32,9 @@ import duckdb
 import pytest
 from dagster import AssetKey
 
-from pipelines.ingest.schema import ensure_warehouse
 from pipelines.reports import build_run_report
 from pipelines.transform.mart_metadata import figures_for
+from pipelines.warehouse.schema import ensure_warehouse
 from tests.conftest import PROJECT_ROOT, entry_number
 
 getcontext().prec = 50

@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.synth import generate
+from synth import generate
 from tests.conftest import PROJECT_ROOT, copy_sample_exports
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"

@@ -32,9 +32,9 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.publish.dbt_docs import docs_page
-from pipelines.reporting import checks_in_instance
 from pipelines.reports import REPORT_NAME, build_run_report
 from pipelines.reports import run_report as run_report_module
+from pipelines.reports.run_outcome import checks_in_instance
 from pipelines.reports.run_report import SECTIONS, STATUS_COLOURS
 from pipelines.settings import load_settings
 from tests.browser import Browser, leaves_the_machine

@@ -16,8 +16,8 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from pipelines.cli import main
-from pipelines.ingest.layouts import REPORTS
-from pipelines.synth import generate
+from pipelines.warehouse.layouts import REPORTS
+from synth import generate
 from tests.conftest import PROJECT_ROOT, copy_sample_exports
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"

@@ -17,9 +17,9 @@ import duckdb
 import openpyxl
 import pytest
 
-from pipelines.ingest.layouts import REPORTS
-from pipelines.synth import GenerationResult, generate
-from pipelines.synth.world import check_digit_macros
+from pipelines.warehouse.layouts import REPORTS
+from synth import GenerationResult, generate
+from synth.world import check_digit_macros
 
 SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 VALID = ["ABC-1234567-6", "SP7-0000001-4", "999-9999999-0", "AAA-0000000-6", "605-0000010-8"]

@@ -16,10 +16,10 @@ from dagster import (
 )
 
 from pipelines.ingest.headers import load_aliases
-from pipelines.ingest.layouts import REPORTS, Report
 from pipelines.ingest.load import ledger_discrepancies, load_report, take_inventory
 from pipelines.ingest.reference import load_entry_flags, load_importer_profiles
 from pipelines.resources import PipelineResource
+from pipelines.warehouse.layouts import REPORTS, Report
 
 GROUP = "ingest"
 OWNERS = ["team:data-engineering"]

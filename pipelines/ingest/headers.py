@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.ingest.layouts import REPORTS, Report, Variant
+from pipelines.warehouse.layouts import REPORTS, Report, Variant
 
 
 class AliasFileError(ValueError):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pipelines.ingest.files import display_name, find_header, fingerprint, unsupported
 from pipelines.ingest.headers import Match, Refusal, classify, load_aliases, normalise
-from pipelines.ingest.layouts import REPORTS, Report
 from pipelines.settings import Settings
+from pipelines.warehouse.layouts import REPORTS, Report
 
 
 @dataclass

@@ -37,38 +37,10 @@ from pipelines.ingest.files import (
     xlsx_to_csv,
 )
 from pipelines.ingest.headers import Match, Refusal, classify
-from pipelines.ingest.layouts import REPORTS, Report
 from pipelines.ingest.parse_sql import entry_check_sql, parse_expression
 from pipelines.ingest.records import copy_records
-from pipelines.ingest.schema import ensure_warehouse
 from pipelines.settings import Settings
-
-
-class WarehouseLockedError(RuntimeError):
-    pass
-
-
-def open_warehouse(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection to the pipeline's warehouse, with a clear message when another process holds its lock."""
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(
-            str(settings.warehouse_path),
-            read_only=read_only,
-            config={"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads},
-        )
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseLockedError(
-                f"the warehouse {settings.warehouse_path} is in use by another process ({exc}). "
-                "Close the other DuckDB session (analysts should use the published copy), or wait for the "
-                "running pipeline to finish, then run again."
-            ) from exc
-        raise
-    if not read_only:
-        ensure_warehouse(con)
-    return con
-
+from pipelines.warehouse.layouts import REPORTS, Report
 
 # Part of the layout fingerprint: when the rules that refuse files change, refused files are tried again.
 INGEST_RULES_VERSION = 2

@@ -6,7 +6,7 @@ layout, then DuckDB evaluates them set-based over every row; no Python touches a
 
 from __future__ import annotations
 
-from pipelines.ingest.layouts import Column
+from pipelines.warehouse.layouts import Column
 
 # The CATAIR check digit (docs/DOMAIN.md section 2): characters mapped to digits (0-9 as is, A-I -> 1-9,
 # J-R -> 1-9, S-Z -> 2-9), then Luhn over the 10 base characters, doubling the even positions from the left.

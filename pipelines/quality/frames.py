@@ -37,7 +37,7 @@ def eligibility_safety(con: duckdb.DuckDBPyConnection):
 
 
 def ledger(con: duckdb.DuckDBPyConnection):
-    from pipelines.ingest.layouts import REPORTS
+    from pipelines.warehouse.layouts import REPORTS
 
     raw_counts = " union all ".join(
         f"select _load_id as load_id, count(*) as n from raw.{r.table} group by 1" for r in REPORTS.values()

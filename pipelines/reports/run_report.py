@@ -21,7 +21,7 @@ started, whether this run exported any CAPE file and whether it replaced the ana
 
 ``run`` carries the run's facts: ``run_id``, ``as_of`` (ISO date), ``started_at``, ``finished_at``, ``status``;
 optionally ``checks`` (dicts: ``name``, ``asset``, ``passed``, ``blocking``, ``gate``, ``severity``,
-``description``, ``failing_rows``, ``failures``: see ``pipelines.reporting.check_rows``), ``exports`` (dicts:
+``description``, ``failing_rows``, ``failures``: see ``pipelines.reports.run_outcome.check_rows``), ``exports`` (dicts:
 ``file``, ``rows``, ``sha256``, ``principal``; the export manifest's ``file_name`` / ``ieepa_principal_amount``
 are accepted too), ``failures`` (``steps``: step and message, ``run``: the run's failure message, ``not_run``:
 step keys) and ``published`` (the run id of the analysts' copy in place). Every check is listed, none cut off.
@@ -42,8 +42,8 @@ from urllib.parse import quote
 
 import duckdb
 
-from pipelines.ingest.layouts import REPORTS
 from pipelines.reports.charts import Bar, column_chart, hbar_chart, stacked_hbar_chart
+from pipelines.warehouse.layouts import REPORTS
 
 REPORT_NAME = "run_report.html"
 
@@ -811,7 +811,7 @@ def _layouts(wh: _Warehouse) -> str:
     parts = [
         _sources(ledger),
         "<h3>Layouts read</h3>",
-        _table(["report", "layout (pipelines/ingest/report_layouts.yaml)", "files"], variants, numeric=(2,))
+        _table(["report", "layout (pipelines/warehouse/report_layouts.yaml)", "files"], variants, numeric=(2,))
         if variants
         else '<p class="chart-empty">No file loaded.</p>',
         _query(variant_sql),

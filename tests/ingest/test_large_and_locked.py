@@ -11,7 +11,7 @@ import pytest
 from dagster import materialize
 
 from pipelines.ingest.assets import ingest_assets
-from pipelines.ingest.load import WarehouseLockedError, open_warehouse
+from pipelines.warehouse.connection import WarehouseLockedError, open_warehouse
 from tests.conftest import ES003_HEADERS
 
 BAD_DATE_ROW = 123_456  # 1-based data row with an impossible date

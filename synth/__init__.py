@@ -1,7 +1,7 @@
 """Synthetic ACE exports: a consistent world of IEEPA entries, CAPE declarations and refunds, written as the
 six ACE reports (ES-003, ES-022, ES-701, REV-603, REV-613, REV-615) would show it, plus truth files.
 
-    from pipelines.synth import generate
+    from synth import generate
     result = generate(Path("data/landing"), entries=20_000, seed=7)
 
 See docs/SYNTHETIC_DATA.md for what is planted and what the truth files hold.
@@ -19,13 +19,13 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.layouts import REPORTS
-from pipelines.synth.world import WorldConfig, build_world
-from pipelines.synth.writers import PROFILES, write_reports, write_truth
+from pipelines.warehouse.layouts import REPORTS
+from synth.world import WorldConfig, build_world
+from synth.writers import PROFILES, write_reports, write_truth
 
 __all__ = ["PROFILES", "GenerationResult", "generate", "write_sample"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = REPO_ROOT / "dbt_project" / "seeds"
 SAMPLE_XLSX = ("es022", "rev603", "rev613")  # as real users download them (docs/DOMAIN.md section 8)
 # Files a previous run may have left; nothing else in out_dir is touched.

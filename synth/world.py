@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.synth import catalog as cat
+from synth import catalog as cat
 
 CAPE_START = date(2026, 4, 20)  # CAPE went live in the ACE Portal
 ALPHANUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.ingest.layouts import REPORTS, Report
+from pipelines.warehouse.layouts import REPORTS, Report
 
 SQL_TYPES = {
     "entry_number": "VARCHAR",

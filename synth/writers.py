@@ -13,9 +13,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.layouts import REPORTS, Report, Variant
-from pipelines.synth import catalog as cat
-from pipelines.synth.world import CAPE_START
+from pipelines.warehouse.layouts import REPORTS, Report, Variant
+from synth import catalog as cat
+from synth.world import CAPE_START
 
 XLSX_BATCH = 10_000
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # zip entries carry no wall-clock time: same seed, same bytes

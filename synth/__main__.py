@@ -1,9 +1,9 @@
-"""python -m pipelines.synth [OUT_DIR [ENTRIES [SEED]]]: without arguments, regenerate the bundled sample."""
+"""python -m synth [OUT_DIR [ENTRIES [SEED]]]: without arguments, regenerate the bundled sample."""
 
 import sys
 from pathlib import Path
 
-from pipelines.synth import generate, write_sample
+from synth import generate, write_sample
 
 args = sys.argv[1:]
 r = generate(Path(args[0]), *(int(a) for a in args[1:3])) if args else write_sample()
