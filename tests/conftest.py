@@ -100,11 +100,14 @@ def copy_sample_exports(landing: Path, sample: Path = PROJECT_ROOT / "data" / "s
 
 @pytest.fixture(scope="session", autouse=True)
 def _outputs_outside_the_repository(tmp_path_factory):
-    """Runs in tests write their exports and reports under a temporary folder, never into data/."""
+    """Runs in tests write their exports and reports under a temporary folder, never into data/, and record their
+    Dagster runs in a temporary instance, never in the developer's (the command line's default, .dagster_home/).
+    A test that sets DAGSTER_HOME itself still wins."""
     out = tmp_path_factory.mktemp("outputs")
     os.environ["REFUNDS_EXPORTS_DIR"] = str(out / "exports")
     os.environ["REFUNDS_REPORTS_DIR"] = str(out / "reports")
     os.environ["REFUNDS_PUBLISHED_DIR"] = str(out / "published")
+    os.environ["DAGSTER_HOME"] = str(out / "dagster_home")
     yield
 
 
