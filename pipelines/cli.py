@@ -32,6 +32,8 @@ OK, STEP_FAILED, WRONG_SETTING, WAREHOUSE_HELD = 0, 1, 2, 3
 
 # The Dagster instance runs are recorded in when DAGSTER_HOME is not set: the one `make dev` shows.
 DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
+# Set to 1, runs go to a throwaway in-memory instance instead (the test suite: fast, and nothing recorded anywhere).
+EPHEMERAL_ENV = "REFUNDS_DAGSTER_EPHEMERAL"
 
 PINNED = ("dagster", "dagster-dbt", "dagster-duckdb", "dbt-core", "dbt-duckdb", "duckdb", "great-expectations")
 
@@ -49,6 +51,8 @@ environment:
                     each overrides one path of the settings file
   DAGSTER_HOME      the Dagster instance folder runs are recorded in (default: .dagster_home/ in the project,
                     the one `make dev` shows in the UI)
+  {EPHEMERAL_ENV}=1
+                    without DAGSTER_HOME: record runs in a throwaway in-memory instance (tests)
 """
 
 
@@ -132,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--log-level",
         default="DEBUG",
+        type=str.upper,
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="level of Dagster's messages in the run's log file (default: DEBUG, every event, as the UI shows)",
     )
@@ -214,16 +219,23 @@ def version_text() -> str:
     return f"refunds {installed('ieepa-refunds')}\n" + "\n".join(f"  {name} {installed(name)}" for name in PINNED)
 
 
-def dagster_home() -> Path:
-    """DAGSTER_HOME when set, else the project's .dagster_home/: every run is in the instance the UI shows."""
-    return Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).resolve()
+def dagster_home() -> Path | None:
+    """Where runs are recorded: DAGSTER_HOME when set, else the project's .dagster_home/ (the folder `make dev`
+    shows), so the UI shows every run; None (a throwaway in-memory instance) when REFUNDS_DAGSTER_EPHEMERAL=1."""
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"]).resolve()
+    if os.environ.get(EPHEMERAL_ENV) == "1":
+        return None
+    return DEFAULT_DAGSTER_HOME.resolve()
 
 
 def dagster_instance(create: bool = True):
-    """The Dagster instance in ``dagster_home()`` (None when it does not exist and ``create`` is false)."""
+    """The Dagster instance in ``dagster_home()``; None when it does not exist and ``create`` is false."""
     from dagster import DagsterInstance
 
     home = dagster_home()
+    if home is None:
+        return DagsterInstance.ephemeral() if create else None
     if not create and not (home / "history").is_dir():
         return None
     home.mkdir(parents=True, exist_ok=True)
@@ -316,7 +328,10 @@ def _execute(args, console, resource_config: dict, run_id: str, tags: dict, scop
 
         job = defs.resolve_job_def(DAILY_JOB_NAME)
         instance = dagster_instance()
-        note["detail"] = f"dbt manifest, job {DAILY_JOB_NAME}; Dagster instance {display_path(dagster_home())}"
+        home = dagster_home()
+        note["detail"] = f"dbt manifest, job {DAILY_JOB_NAME}; Dagster instance " + (
+            display_path(home) if home else "in memory"
+        )
     scope.instance = instance  # the run's report reads its checks and status from it
     if args.re_export:
         tags = {**tags, RE_EXPORT_TAG: "true"}
@@ -333,6 +348,8 @@ def _execute(args, console, resource_config: dict, run_id: str, tags: dict, scop
             run_config=run_config, instance=instance, run_id=run_id, tags=tags, raise_on_error=False
         )
     console.clear_status()
+    plan = instance.get_execution_plan_snapshot(result.dagster_run.execution_plan_snapshot_id)
+    watcher.report_not_run(plan.step_keys_to_execute)
     return result
 
 
@@ -461,10 +478,16 @@ def _print_outcome(console, settings, as_of, result, facts, report, log_path, st
     else:
         untouched = " (the earlier files there are untouched)" if manifest is not None else ""
         console.labelled("CAPE files", f"none written by this run{untouched}")
-    if facts is not None:
-        for i, text in enumerate(held_back_text(facts, ours.get("held_back_awaiting_cape_response") if ours else None)):
+    from pipelines.transform.dbt import ieepa_dbt_assets
+
+    marts_built = any(e.is_step_success and e.step_key == ieepa_dbt_assets.op.name for e in result.all_events)
+    if facts is not None and marts_built:
+        awaiting = ours.get("held_back_awaiting_cape_response") if ours else None
+        for i, text in enumerate(held_back_text(facts, awaiting)):
             console.labelled("held back" if i == 0 else "", text)
         console.labelled("to review", review_text(facts))
+    elif facts is not None:
+        console.labelled("held back", "not known: the marts were not rebuilt by this run")
     published = settings.published_dir / "published.json"
     if result.success and published.exists():
         console.labelled(
@@ -543,11 +566,14 @@ def _print_status(console, settings, tables: bool) -> None:
 
 def _instance_for_reading():
     """The Dagster instance when it exists (it is not created by a read), with a note when it cannot be read."""
+    home = dagster_home()
     try:
         instance = dagster_instance(create=False)
     except Exception as error:  # a broken instance folder: say so, show the rest
-        return None, f"Dagster instance at {dagster_home()} unreadable: {type(error).__name__}: {error}"
-    return instance, None if instance is not None else f"no Dagster instance at {dagster_home()}"
+        return None, f"Dagster instance at {home} unreadable: {type(error).__name__}: {error}"
+    if instance is None:
+        return None, f"no Dagster instance at {home}" if home else f"no Dagster instance ({EPHEMERAL_ENV}=1)"
+    return instance, None
 
 
 def _last_finished_run(instance):

@@ -246,6 +246,15 @@ class RunWatcher:
                 self.console.line(step_line(step, self.describe(step)))
         self._cursor = connection.cursor
 
+    def report_not_run(self, step_keys) -> None:
+        """A line for each step of the plan that never ran (Dagster records no event for a step whose upstream
+        step or blocking check failed)."""
+        for key in step_keys:
+            step = self.steps.setdefault(key, Step(key))
+            if step.outcome is None:
+                step.outcome = "skipped"
+                self.console.line(step_line(step, self.describe(step)))
+
     def _dbt_progress(self) -> str:
         # dbt's own "N of M" from the tail of the log (dagster-dbt relays dbt's lines there as they come).
         try:

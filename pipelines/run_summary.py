@@ -69,14 +69,14 @@ class CheckTally:
         if self.gate_failed:
             names = ", ".join(sorted(e.check_name for e in self.gate_failed))
             return f"BLOCKED by {names}: no CAPE file was written"
-        n = len(self.gate_passed)
-        if n == 0:
-            return "not reached (the run stopped before it)"
-        missing = len(gate_check_names()) - n
-        return f"passed: {n} GX suite(s)" + (f" ({missing} not run)" if missing > 0 else "")
+        total, passed = len(gate_check_names()), len(self.gate_passed)
+        if passed < total:
+            return f"not reached: {total - passed} of {total} GX suites did not run (the run stopped before them)"
+        return f"passed: all {total} GX suites"
 
     def tests_text(self) -> str:
-        parts = [f"{len(self.tests_passed):,} dbt tests passed"]
+        tests = len(self.tests_passed) + len(self.tests_warned) + len(self.tests_failed)
+        parts = [f"{len(self.tests_passed):,} dbt tests passed" if tests else "no dbt test ran"]
         if self.tests_warned:
             parts.append(f"{len(self.tests_warned)} warned")
         if self.tests_failed:
