@@ -301,6 +301,7 @@ def _run_job(args, console, settings, as_of: dt.date, resource_config: dict) -> 
                 try:
                     result = _execute(args, console, resource_config, run_id, tags, scope, log_path)
                     facts = _read_facts(settings, run_id)  # still under the run lock: no other run can be writing
+                    console.status(f"{'...':<7}{'':>9}  writing the run report")  # when the scope ends, below
                 except Exception:
                     traceback.print_exc()  # into the log; the run's report records the failure
                     raise
@@ -411,10 +412,11 @@ def _materialized(step) -> str:
         for key in keys:
             layers[key.split("/")[0]] = layers.get(key.split("/")[0], 0) + 1
         return "built " + ", ".join(f"{n} {layer}" for layer, n in layers.items())
+    # Several tables at once (the reference files): their row counts, not the bookkeeping asset named as the step.
     return ", ".join(
         f"{key.split('/')[-1]} {m['dagster/row_count']:,} rows"
         for key, m in step.materializations
-        if "dagster/row_count" in m
+        if "dagster/row_count" in m and key.split("/")[-1] != step.key
     )
 
 
@@ -422,7 +424,7 @@ def _checked(evaluation) -> str:
     meta = {k: getattr(v, "value", v) for k, v in (evaluation.metadata or {}).items()}
     if evaluation.passed:
         if "expectations" in meta:
-            return f"passed: {meta['expectations']} expectations on {meta['rows_validated']:,} rows"
+            return f"passed: {meta['expectations']} expectation(s) on {meta['rows_validated']:,} rows"
         return "passed"
     text = " ".join((evaluation.description or "").split())
     return ("warning: " if getattr(evaluation.severity, "value", "") == "WARN" else "FAILED: ") + (
@@ -444,6 +446,7 @@ def _print_outcome(console, settings, as_of, result, facts, report, log_path, st
         review_text,
     )
 
+    console.clear_status()
     elapsed = time.monotonic() - started
     tally = CheckTally.of(result.get_asset_check_evaluations())
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
