@@ -373,7 +373,8 @@ def describe_step(step) -> str:
     from pipelines.run_summary import CheckTally
 
     if step.outcome == "FAILED":
-        return step.error or "failed"
+        failed = [e for e in step.checks if not e.passed]  # a blocking check: its own finding, not Dagster's wrapper
+        return "; ".join(_checked(e) for e in failed) if failed else step.error or "failed"
     if step.outcome == "skipped":
         return "not run: a step or blocking check before it failed"
     parts = [_materialized(step)] if step.materializations else []
@@ -458,7 +459,7 @@ def _print_outcome(console, settings, as_of, result, facts, report, log_path, st
     locked = False
     for event in result.all_events:
         error = getattr(event.event_specific_data, "error", None) if event.is_step_failure else None
-        if error is not None:
+        if error is not None and root_error_class(error) != "DagsterAssetCheckFailedError":  # said above
             locked = locked or root_error_class(error) == "WarehouseLockedError"
             console.line(f"refunds: step {event.step_key} failed: {root_error(error)}", error=True)
 
@@ -486,7 +487,7 @@ def _print_outcome(console, settings, as_of, result, facts, report, log_path, st
     marts_built = any(e.is_step_success and e.step_key == ieepa_dbt_assets.op.name for e in result.all_events)
     if facts is not None and marts_built:
         awaiting = ours.get("held_back_awaiting_cape_response") if ours else None
-        for i, text in enumerate(held_back_text(facts, awaiting)):
+        for i, text in enumerate(held_back_text(facts, ours is not None, awaiting)):
             console.labelled("held back" if i == 0 else "", text)
         console.labelled("to review", review_text(facts))
     elif facts is not None:

@@ -170,7 +170,9 @@ class Step:
 
     @property
     def seconds(self) -> float:
-        return (self.ended or time.time()) - (self.started or self.ended or time.time())
+        if self.started is None:  # never started
+            return 0.0
+        return (self.ended or time.time()) - self.started
 
 
 def _root(error):
@@ -312,15 +314,26 @@ def display_path(path: Path | str) -> str:
 
 
 def counts(pairs, limit: int = 8) -> str:
-    """``name n, name n, ...`` for (name, n) pairs, biggest first, the rest summed."""
+    """``name n, name n, ...`` for (name, n) pairs, biggest first, the rest summed (a name and its count are never
+    wrapped apart)."""
     pairs = sorted(pairs, key=lambda p: (-p[1], p[0]))
-    shown = [f"{name} {n:,}" for name, n in pairs[:limit]]
+    shown = [f"{name}{_KEEP}{n:,}" for name, n in pairs[:limit]]
     if len(pairs) > limit:
-        shown.append(f"{len(pairs) - limit} other reasons {sum(n for _, n in pairs[limit:]):,}")
+        rest = len(pairs) - limit
+        shown.append(
+            f"{rest}{_KEEP}more{_KEEP}reason{'s' if rest > 1 else ''}{_KEEP}{sum(n for _, n in pairs[limit:]):,}"
+        )
     return ", ".join(shown)
 
 
+_KEEP = "\u00a0"  # a space _wrap does not break at
+
+
 def _wrap(text: str, width: int) -> list[str]:
+    return [line.replace(_KEEP, " ") for line in _wrap_words(text, width)]
+
+
+def _wrap_words(text: str, width: int) -> list[str]:
     lines, current = [], ""
     for word in text.split(" "):
         if current and len(current) + 1 + len(word) > width:

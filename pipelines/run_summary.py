@@ -212,17 +212,26 @@ def loads_text(facts: WarehouseFacts) -> str:
     return head + (f"; {rest}" if rest else "")
 
 
-def held_back_text(facts: WarehouseFacts, awaiting: int | None) -> list[str]:
-    """The entries not filed today and why: ineligible (by first reason), to review, awaiting CBP's answer."""
+def held_back_text(facts: WarehouseFacts, exported: bool, awaiting: int | None) -> list[str]:
+    """The entries not filed today and why: ineligible (by first reason), to review, awaiting CBP's answer; every
+    entry when the run wrote no file."""
     if facts.statuses is None:
         return ["not known: the eligibility mart was not built"]
     ineligible = facts.statuses.get("ineligible", 0)
     review = facts.statuses.get("needs_review", 0)
-    lines = [
-        f"{ineligible + review + (awaiting or 0):,} entries not filed: {ineligible:,} ineligible, {review:,} to review"
-        + (f", {awaiting:,} awaiting CBP's answer to an earlier file" if awaiting else "")
-        + f"; {facts.statuses.get('already_accepted', 0):,} already accepted earlier"
-    ]
+    accepted = f"{facts.statuses.get('already_accepted', 0):,} already accepted earlier"
+    if exported:
+        head = f"{ineligible + review + (awaiting or 0):,} entries not filed: {ineligible:,} ineligible, "
+        head += f"{review:,} to review" + (
+            f", {awaiting:,} awaiting CBP's answer to an earlier file" if awaiting else ""
+        )
+        head += f"; {accepted}"
+    else:
+        head = (
+            f"every entry, no file was written; by the rules {facts.statuses.get('eligible', 0):,} eligible, "
+            f"{ineligible:,} ineligible, {review:,} to review; {accepted}"
+        )
+    lines = [head]
     if facts.ineligible:
         lines.append("ineligible, by first reason: " + counts(facts.ineligible))
     return lines
