@@ -359,3 +359,22 @@ def test_version_names_the_package_and_the_pinned_libraries_in_use():
         assert f"  {name} {pins[name].removeprefix('==')}" in out.splitlines(), name
     dbt_core = re.search(r"^  dbt-core (1\.11\.\d+)$", out, re.M)
     assert dbt_core, out
+
+
+def test_the_run_parses_the_dbt_project_only_when_a_file_of_it_changed(tmp_path):
+    """``refunds run`` relies on loading the definitions to parse a stale manifest, not on a parse every run."""
+    from dagster_dbt import DbtProject
+
+    from pipelines.transform.dbt import get_dbt_project, manifest_is_stale
+
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(get_dbt_project().project_dir, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    project = DbtProject(project_dir=copy, profiles_dir=copy)
+    assert manifest_is_stale(project), "no manifest yet"
+    project.manifest_path.parent.mkdir(parents=True)
+    shutil.copyfile(get_dbt_project().manifest_path, project.manifest_path)  # newer than every project file
+    assert not manifest_is_stale(project)
+    model = next((copy / "models").rglob("*.sql"))
+    later = project.manifest_path.stat().st_mtime + 5
+    os.utime(model, (later, later))  # a model edited after the parse
+    assert manifest_is_stale(project)
