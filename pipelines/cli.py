@@ -449,8 +449,10 @@ def _print_outcome(console, settings, as_of, result, facts, report, log_path, st
         held_back_text,
         is_warning,
         loads_text,
+        read_json,
         review_text,
     )
+    from pipelines.transform.dbt import ieepa_dbt_assets
 
     console.clear_status()
     elapsed = time.monotonic() - started
@@ -487,8 +489,6 @@ def _print_outcome(console, settings, as_of, result, facts, report, log_path, st
     else:
         untouched = " (the earlier files there are untouched)" if manifest is not None else ""
         console.labelled("CAPE files", f"none written by this run{untouched}")
-    from pipelines.transform.dbt import ieepa_dbt_assets
-
     marts_built = any(e.is_step_success and e.step_key == ieepa_dbt_assets.op.name for e in result.all_events)
     if facts is not None and marts_built:
         awaiting = ours.get("held_back_awaiting_cape_response") if ours else None
@@ -497,8 +497,8 @@ def _print_outcome(console, settings, as_of, result, facts, report, log_path, st
         console.labelled("to review", review_text(facts))
     elif facts is not None:
         console.labelled("held back", "not known: the marts were not rebuilt by this run")
-    published = settings.published_dir / "published.json"
-    if result.success and published.exists():
+    published = read_json(settings.published_dir / "published.json") or {}
+    if published.get("run_id") == result.run_id:
         console.labelled(
             "analysts' copy", f"{display_path(settings.published_dir / 'refunds_analytics.duckdb')} (and parquet/)"
         )

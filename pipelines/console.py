@@ -71,9 +71,10 @@ class Console:
                 self._tee.write(text + "\n")
             self._draw_status()
 
-    def labelled(self, label: str, text: str, width: int = 118) -> None:
-        """``label`` in the summary's column, ``text`` wrapped beside it."""
-        for i, part in enumerate(_wrap(text, width - LABEL_WIDTH)):
+    def labelled(self, label: str, text: str) -> None:
+        """``label`` in the summary's column, ``text`` wrapped beside it (to the terminal's width, at most 118)."""
+        width = min(118, _columns(self.out)) if self.tty else 118
+        for i, part in enumerate(_wrap(text, max(width - LABEL_WIDTH, 40))):
             self.line(f"{label if i == 0 else '':<{LABEL_WIDTH}}{part}")
 
     def status(self, text: str) -> None:
