@@ -19,22 +19,24 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml uv.lock requirements.lock.txt
 	@set -e; \
+	echo "setting up $(VENV) from uv.lock (a minute or two the first time)"; \
 	if command -v uv >/dev/null 2>&1; then UV=uv; \
-	elif [ -x .tools/bin/uv ] || ($(PYTHON) -m venv .tools && .tools/bin/pip install -q "uv==$(UV_VERSION)"); then UV=.tools/bin/uv; \
+	elif [ -x .tools/bin/uv ] || ($(PYTHON) -m venv .tools && .tools/bin/pip install -qq "uv==$(UV_VERSION)"); then UV=.tools/bin/uv; \
 	else UV=; fi; \
 	if [ -n "$$UV" ]; then \
-	  $$UV sync --frozen --compile-bytecode --python $(PYTHON); \
+	  $$UV sync --quiet --frozen --compile-bytecode --python $(PYTHON); \
 	else \
 	  echo "uv unavailable: falling back to pip with requirements.lock.txt"; \
-	  $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q -r requirements.lock.txt && $(BIN)/pip install -q --no-deps -e .; \
+	  $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -qq -r requirements.lock.txt && $(BIN)/pip install -qq --no-deps -e .; \
 	fi
 	@touch $@
 
 prepare: setup
-	$(BIN)/refunds prepare
+	@$(BIN)/refunds prepare
 
+# The sample is a synthetic world dated SAMPLE_AS_OF: run as of that date even on a clock that has not reached it.
 run: setup
-	$(BIN)/refunds run --input data/sample --as-of $(SAMPLE_AS_OF) --settle 0
+	@$(BIN)/refunds run --input data/sample --as-of $(SAMPLE_AS_OF) --settle 0 --force-future-as-of
 
 test: setup lint duckdb-clients
 	$(BIN)/pytest
@@ -58,8 +60,12 @@ bench: setup
 bench-ingest: setup
 	$(BIN)/python benchmarks/ingest_benchmark.py
 
+# One Dagster instance folder for the UI and the command line (refunds run records its runs in .dagster_home/ too,
+# unless DAGSTER_HOME is set), so the UI shows every run.
 dev: prepare
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home}; mkdir -p $$DAGSTER_HOME; \
+	@DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home}; mkdir -p $$DAGSTER_HOME; \
+	[ -f $$DAGSTER_HOME/dagster.yaml ] || touch $$DAGSTER_HOME/dagster.yaml; \
+	echo "Dagster UI on http://127.0.0.1:3000, instance $$DAGSTER_HOME (the runs of refunds run are there too)"; \
 	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 sample: setup

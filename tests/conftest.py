@@ -100,11 +100,16 @@ def copy_sample_exports(landing: Path, sample: Path = PROJECT_ROOT / "data" / "s
 
 @pytest.fixture(scope="session", autouse=True)
 def _outputs_outside_the_repository(tmp_path_factory):
-    """Runs in tests write their exports and reports under a temporary folder, never into data/."""
+    """Runs in tests write their exports and reports under a temporary folder, never into data/, and record their
+    Dagster runs in a throwaway in-memory instance, never in the developer's (the command line's default,
+    .dagster_home/, or a DAGSTER_HOME set in the shell). A test that needs a persistent instance sets DAGSTER_HOME
+    to a temporary folder itself (a persistent instance costs seconds a run: Dagster writes SQLite per event)."""
     out = tmp_path_factory.mktemp("outputs")
     os.environ["REFUNDS_EXPORTS_DIR"] = str(out / "exports")
     os.environ["REFUNDS_REPORTS_DIR"] = str(out / "reports")
     os.environ["REFUNDS_PUBLISHED_DIR"] = str(out / "published")
+    os.environ.pop("DAGSTER_HOME", None)
+    os.environ["REFUNDS_DAGSTER_EPHEMERAL"] = "1"
     yield
 
 
@@ -136,3 +141,20 @@ def workspace(tmp_path: Path):
     w.root, w.landing, w.warehouse = tmp_path, landing, warehouse
     w.resource = PipelineResource(landing_dir=str(landing), warehouse_path=str(warehouse), landing_settle_seconds=0)
     return w
+
+
+def wait_for_dbt_to_build(run_output, timeout: float = 600) -> None:
+    """Wait until the ``refunds run`` whose output (a pipe) is ``run_output`` has dbt building models.
+
+    The run prints its log file's path on its first line and relays dbt's own lines into that file only."""
+    import re
+    import time
+
+    first = run_output.readline()
+    found = re.search(r"full log: (\S+)", first)
+    assert found, f"no log file named on the run's first line: {first!r}"
+    log = Path(found[1]) if Path(found[1]).is_absolute() else Path.cwd() / found[1]
+    deadline = time.monotonic() + timeout
+    while "START sql table model" not in (log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""):
+        assert time.monotonic() < deadline, "dbt never started building"
+        time.sleep(0.1)

@@ -7,9 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from pipelines.cli import main
+from tests.conftest import wait_for_dbt_to_build
 from tests.test_export_gate import AS_OF, _landing
 
 
@@ -40,16 +40,10 @@ def test_kill_9_during_dbt_then_recover(tmp_path):
         env=os.environ | env_dirs,
         start_new_session=True,
     )
-    killed = False
-    deadline = time.time() + 300
-    for line in proc.stdout:
-        if "START sql table model" in line:
-            os.killpg(proc.pid, signal.SIGKILL)
-            killed = True
-            break
-        assert time.time() < deadline, "dbt never started"
+    wait_for_dbt_to_build(proc.stdout, timeout=300)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
-    assert killed and proc.returncode == -signal.SIGKILL
+    assert proc.returncode == -signal.SIGKILL
 
     assert _snapshot(tmp_path) == before, "exports and published copy untouched by the killed run"
     assert main(args) == 0, "the next run completes without cleanup"

@@ -28,7 +28,7 @@ import pytest
 from pipelines.export.cape_files import recover_exports, write_export
 from pipelines.publish.analyst_copy import PUBLISHED_DB, PUBLISHED_MANIFEST, recover_published
 from pipelines.run_lock import current_holder, lock_path, read_holder
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, wait_for_dbt_to_build
 from tests.test_export_gate import AS_OF, _landing
 from tests.test_run_lock import hold
 
@@ -183,11 +183,7 @@ def test_kill_9_of_the_run_frees_the_warehouse_and_the_next_run_reports_it(conte
     root, _ = contested
     warehouse = root / "warehouse" / "refunds.duckdb"
     victim = _start(root, "victim", stdout=subprocess.PIPE)
-    deadline = time.monotonic() + 600
-    for line in victim.stdout:  # dbt's log, relayed by the run: once it builds models it holds DuckDB's lock
-        if "START sql table model" in line:
-            break
-        assert time.monotonic() < deadline, "dbt never started building"
+    wait_for_dbt_to_build(victim.stdout)  # once dbt builds models it holds DuckDB's lock
     dbt = [p for p in _descendants(victim.pid) if _is_dbt_build(p)]
     assert len(dbt) == 1, "dbt runs as a child of the run"
     dbt = dbt[0]

@@ -132,7 +132,7 @@ def runs(tmp_path_factory):
     for p in landing.iterdir():
         p.unlink()
     later = (dt.date.fromisoformat(as_of) + dt.timedelta(days=30)).isoformat()
-    empty_code, empty_printed = _run(args(later))
+    empty_code, empty_printed = _run([*args(later), "--force-future-as-of"])  # the world's date, not the clock's
     yield {
         "warehouse": warehouse,
         "hostile": hostile,
