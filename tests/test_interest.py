@@ -33,7 +33,7 @@ import pytest
 from dagster import AssetKey
 
 from pipelines.reports import build_run_report
-from pipelines.transform.mart_metadata import figures_for
+from pipelines.transform.mart_metadata import KEY_FIGURES, figures_for
 from pipelines.warehouse.schema import ensure_warehouse
 from tests.conftest import PROJECT_ROOT, entry_number
 
@@ -445,12 +445,13 @@ def _dbt(args: list[str], warehouse: Path, target: Path) -> str:
     return done.stdout
 
 
-# the interest marts and the refund marts that read them
+# the interest marts and the refund marts that read them, and the key figures (the UI's metadata reads them)
 TINY_MODELS = [
     "path:models/intermediate/interest",
     "path:models/marts/interest",
     "fct_refund_reconciliation",
     "fct_refund_worklist",
+    "rpt_key_figures",
 ]
 
 
@@ -711,7 +712,7 @@ def test_an_importer_without_a_profile_is_loud(tiny, tmp_path):
     assert [(i["subject_type"], i["subject_id"], i["amount"]) for i in items] == [("importer", NOBODY, riding)]
     key = AssetKey(["marts", "fct_entry_interest"])
     with duckdb.connect(str(tiny), read_only=True) as con:
-        figures = figures_for(con, [key])[key]
+        figures = figures_for(con, [key, KEY_FIGURES])[key]
     assert (figures["importers_rate_basis_assumed"], figures["entries_rate_basis_assumed"]) == (1, 1)
     report = build_run_report(tiny, tmp_path / "report", {"run_id": "tiny", "as_of": AS_OF, "status": "success"})
     html = report.read_text(encoding="utf-8")

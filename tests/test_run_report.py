@@ -15,6 +15,7 @@ must say so at the top. The browser tests run with the network cut (tests/browse
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -221,8 +222,11 @@ def test_report_is_self_contained_and_has_every_section(built):
 
 
 def test_key_figures_equal_independent_sums(built):
+    """The summary shows reporting.rpt_key_figures; each figure shown equals a sum computed here from the marts and
+    the ledger (and the refundable principal the generator's truth)."""
     warehouse, _, run, _, report, _ = built
-    figures = _parse(report).figures
+    page = _parse(report)
+    figures = page.figures
     with duckdb.connect(str(warehouse), read_only=True) as con:
 
         def one(sql):
@@ -236,33 +240,45 @@ def test_key_figures_equal_independent_sums(built):
             "select sum(rows_read), sum(rows_loaded), sum(rows_quarantined) from ingest.file_ledger"
         )
         (raw_rejected,) = one("select count(*) from quarantine.rejected_rows")
-        (principal,) = one("select sum(ieepa_principal_amount) from marts.fct_entry_refundable")
+        entries, principal = one("select count(*), sum(ieepa_principal_amount) from marts.fct_entry_refundable")
         eligible, eligible_principal = one(
             "select count(*), sum(ieepa_principal_amount) from marts.fct_entry_eligibility where is_eligible"
         )
         (planned,) = one("select sum(ieepa_principal_amount) from marts.fct_declaration_plan")
-        (interest,) = one("select sum(interest_cbp_daily_compound) from marts.fct_entry_interest")
-        unexplained, unexplained_n = one(
-            "select coalesce(sum(interest_variance_amount), 0), count(*) from marts.fct_entry_interest "
-            "where variance_diagnosis = 'none_matches'"
+        interest, interest_n = one(
+            "select sum(interest_cbp_daily_compound), count(interest_cbp_daily_compound) from marts.fct_entry_interest"
         )
+        unexplained, unexplained_abs, unexplained_n = one(
+            "select coalesce(sum(interest_variance_amount), 0), coalesce(sum(abs(interest_variance_amount)), 0), "
+            "count(*) from marts.fct_entry_interest where variance_diagnosis = 'none_matches'"
+        )
+        (all_figures,) = one("select count(*) from reporting.rpt_key_figures")
     assert kept == raw_rejected == 2 and refused == 1 and read == rows_loaded + kept
     assert planned == eligible_principal  # the same figure reached another way
+    with (SAMPLE / "truth" / "entries.csv").open(newline="", encoding="utf-8") as f:
+        assert principal == sum(Decimal(e["ieepa_principal"] or "0") for e in csv.DictReader(f))
     expected = {
         "files_loaded": f"{loaded:,}",
         "files_refused": f"{refused:,}",
         "rows_read": f"{read:,}",
         "rows_loaded": f"{rows_loaded:,}",
         "rows_quarantined": f"{kept:,}",
-        "ieepa_principal": _money(principal),
+        "refundable_ieepa_principal_usd": _money(principal),
+        "entries": f"{entries:,}",
         "eligible_entries": f"{eligible:,}",
-        "eligible_principal": _money(eligible_principal),
-        "interest_owed": _money(interest),
-        "unexplained_variance": _money(unexplained),
-        "unexplained_entries": f"{unexplained_n:,}",
+        "eligible_ieepa_principal_usd": _money(eligible_principal),
+        "interest_owed_usd": _money(interest),
+        "entries_with_interest": f"{interest_n:,}",
+        "unexplained_interest_variance_usd": _money(unexplained),
+        "unexplained_interest_variance_abs_usd": _money(unexplained_abs),
+        "entries_interest_unexplained": f"{unexplained_n:,}",
     }
     assert {k: figures.get(k) for k in expected} == expected
-    assert isinstance(principal, Decimal) and "," in figures["ieepa_principal"]
+    assert isinstance(principal, Decimal) and "," in figures["refundable_ieepa_principal_usd"]
+    # every figure of the model is on the page (folded under the cards), and the page says whose they are
+    text = _text(page)
+    assert f"All {all_figures:,} key figures of the run" in text and "Source: reporting.rpt_key_figures" in text
+    assert "not this run's as_of date" not in text
 
 
 def test_sections_show_what_the_warehouse_holds(built):
@@ -287,18 +303,35 @@ def test_sections_show_what_the_warehouse_holds(built):
 
 
 def test_a_mart_not_built_yet_is_said_not_failed(built, tmp_path):
+    """A run that stopped before dbt built the marts: their sections and the key figures say "not built yet"; no
+    section falls back to the staging tables."""
     warehouse, _, run, _, _, _ = built
     copy = tmp_path / "older.duckdb"
     shutil.copyfile(warehouse, copy)
+    missing = ["marts.fct_entry_interest", "marts.fct_claim_status", "marts.fct_offsets", "reporting.rpt_key_figures"]
     with duckdb.connect(str(copy)) as con:
-        con.execute("drop table marts.fct_entry_interest")
+        for table in missing:
+            con.execute(f"drop table {table}")
     report = build_run_report(copy, tmp_path / "out", {k: run[k] for k in ("run_id", "as_of", "status")})
     page = _parse(report)
     text = _text(page)
-    assert "Not built yet" in text and "marts.fct_entry_interest" in text
-    assert page.figures["interest_owed"] == "not built yet"
+    for table in missing:
+        assert f"Not built yet: {table} is not in the warehouse." in text, table
+    sections = report.read_text(encoding="utf-8").split('id="tables"')[0]  # all but the appendix of tables
+    assert "stg_ace__" not in sections, "no section reads staging in place of a mart"
+    assert page.figures and set(page.figures.values()) == {"not built yet"}, page.figures
+    assert page.figures["interest_owed_usd"] == "not built yet"
     assert page.headings == list(SECTIONS.values())
     assert "No check results were given" in text and "No export files were written" in text
+
+
+def test_key_figures_of_another_day_say_so(built, tmp_path):
+    """Figures the warehouse holds for another as_of than the run's are shown with a warning, not as the run's."""
+    warehouse, _, run, _, _, _ = built
+    other = (dt.date.fromisoformat(AS_OF) + dt.timedelta(days=1)).isoformat()
+    report = build_run_report(warehouse, tmp_path / "out", {**run, "as_of": other, "checks": [], "exports": []})
+    text = _text(_parse(report))
+    assert f"These figures are as of {AS_OF}, not this run's as_of date ({other})" in text
 
 
 def test_no_check_is_ever_cut_off_and_the_gate_comes_first(built, tmp_path):
@@ -314,34 +347,6 @@ def test_no_check_is_ever_cut_off_and_the_gate_comes_first(built, tmp_path):
     positions = [html.index(name) for name in ("the_gate", "a_failed_dbt_test", "a_warning", "check_0000")]
     assert positions == sorted(positions), "the gate, then failures, then warnings, then the checks that passed"
     assert "warning" in text and "FAILED" in text
-
-
-def test_claim_status_and_offsets_marts_are_used_once_built(built, tmp_path):
-    warehouse, _, run, _, _, _ = built
-    copy = tmp_path / "newer.duckdb"
-    shutil.copyfile(warehouse, copy)
-    with duckdb.connect(str(copy)) as con:
-        con.execute(
-            """
-            create or replace table marts.fct_claim_status as
-            select * from (values ('paid', date '2026-11-01', 10.00::decimal(18, 2)),
-                                  ('accepted', date '2026-07-01', 20.00::decimal(18, 2)),
-                                  ('accepted', null, 30.00::decimal(18, 2)))
-                t(claim_status, accepted_date, principal_amount)
-            """
-        )
-        con.execute(
-            """
-            create or replace table marts.fct_offsets as
-            select * from (values ('TOP', 'RF1', 5.25::decimal(18, 2)), ('TOP', 'RF2', 1000.00::decimal(18, 2)))
-                t(offset_type, refund_number, offset_amount)
-            """
-        )
-    report = build_run_report(copy, tmp_path / "out", {k: run[k] for k in ("run_id", "as_of", "status")})
-    text = _text(_parse(report))
-    assert "Source: marts.fct_claim_status" in text and "Source: marts.fct_offsets" in text
-    assert "claims: accepted" in text and "1,005.25" in text  # the offsets' total, from the mart
-    assert "no age" in text  # the bucket appears when a row has no date to age from
 
 
 def test_report_is_written_atomically(built, tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from pipelines.cli import main
+from pipelines.transform.dbt import ieepa_dbt_assets
 from pipelines.warehouse.layouts import REPORTS
 from synth import generate
 from tests.conftest import PROJECT_ROOT, copy_sample_exports
@@ -233,7 +234,8 @@ def test_declaration_plan_covers_exactly_the_eligible_entries(sample_run):
 
 
 def test_marts_carry_row_counts_and_key_figures_for_the_ui(sample_run, world):
-    """The UI plots these from each run's materialization: they must equal what the generator planted."""
+    """The UI plots these from each run's materialization: they must equal what the generator planted. They come
+    from reporting.rpt_key_figures, whose asset (group reporting) carries all of them."""
     warehouse, _ = sample_run
 
     def latest(*path: str) -> dict:
@@ -256,3 +258,19 @@ def test_marts_carry_row_counts_and_key_figures_for_the_ui(sample_run, world):
         assert figures["dagster/row_count"] == _query(warehouse, f"select count(*) from {table}")[0][0]
     assert latest("marts", "fct_entry_interest")["interest_owed_usd"] > 0
     assert "unexplained_variance_usd" in latest("marts", "fct_refund_reconciliation")
+
+    every = latest("reporting", "rpt_key_figures")
+    files = _truth("files.csv", world)
+    assert (every["files_loaded"], every["files_refused"]) == (len(files), 0)
+    assert every["rows_read"] == sum(int(f["data_rows"]) for f in files)
+    marts = {
+        mart: latest(*mart.split("."))
+        for (mart,) in _query(
+            warehouse, "select distinct mart from reporting.rpt_key_figures where mart like 'marts.%'"
+        )
+    }
+    for mart, figure in _query(warehouse, "select mart, figure from reporting.rpt_key_figures"):
+        if mart in marts:  # the ledger is no dbt asset: its figures are on rpt_key_figures only
+            assert marts[mart][figure] == every[figure], (mart, figure)
+    groups = {spec.key: spec.group_name for spec in ieepa_dbt_assets.specs}
+    assert groups[AssetKey(["reporting", "rpt_key_figures"])] == "reporting"

@@ -6,14 +6,18 @@ renamed when complete (a crash never leaves half a report where an auditor would
 
 What it shows, each section a chart and the table behind it, the query beside the table:
 
+0. key figures                                            reporting.rpt_key_figures (computed there, laid out here)
 1. entries by eligibility status and by failed rule       marts.fct_entry_eligibility, marts.fct_entry_rule_results
-2. refund pipeline by status and age (days before as_of)  marts.fct_claim_status when built with recognised
-                                                          columns, else ES-022 and REV-603 staging
-3. interest variance distribution                         marts.fct_entry_interest ("not built yet" without it)
-4. offsets by type                                        marts.fct_offsets when built, else REV-603 staging
+2. refund pipeline by status and age (days before as_of)  marts.fct_claim_status
+3. interest variance distribution                         marts.fct_entry_interest
+4. offsets by type                                        marts.fct_offsets
 5. rows quarantined by reason, refused files              quarantine.rejected_rows, ingest.file_ledger
-6. data-quality checks, Data Docs link, export files      ``run["checks"]``, ``run["exports"]`` (cross-checked with
+6. what the exports lack                                  ingest.file_ledger, the report layouts
+7. data-quality checks, Data Docs link, export files      ``run["checks"]``, ``run["exports"]`` (cross-checked with
                                                           export.exported_entries)
+
+The marts' columns are fixed by their YAML (dbt_project/models/marts/): the report reads them by name. A section
+whose table is not in the warehouse (a run that stopped before dbt built it) says "not built yet".
 
 A run that did not succeed starts with a banner: the blocking checks that failed (a GX check's failed
 expectations with the keys of their failing rows), the steps that failed with their error, the steps that never
@@ -25,7 +29,6 @@ optionally ``checks`` (dicts: ``name``, ``asset``, ``passed``, ``blocking``, ``g
 ``file``, ``rows``, ``sha256``, ``principal``; the export manifest's ``file_name`` / ``ieepa_principal_amount``
 are accepted too), ``failures`` (``steps``: step and message, ``run``: the run's failure message, ``not_run``:
 step keys) and ``published`` (the run id of the analysts' copy in place). Every check is listed, none cut off.
-A table missing from the warehouse makes its section say so; it never fails the report.
 Money is DECIMAL from the warehouse and formatted as Decimal (thousands separators, 2 decimals).
 """
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -88,39 +92,52 @@ VARIANCE_BINS = [  # (bin, label, colour); variance = CBP's interest - expected 
     ("o4", "overpaid\nover 1,000", OVERPAID),
 ]
 
-# Marts other engineers are building: used when present with columns recognised by these names.
+KEY_FIGURES = "reporting.rpt_key_figures"
 CLAIM_STATUS = "marts.fct_claim_status"
-CLAIM_STATUS_COLUMNS = ("claim_stage", "claim_status", "entry_status", "status", "current_status")
-CLAIM_AGE_DATE_COLUMNS = ("accepted_date", "acceptance_date", "status_date", "declaration_submission_date")
-CLAIM_AGE_DAYS_COLUMNS = ("days_since_acceptance", "days_since_submission", "age_days")
-CLAIM_AMOUNT_COLUMNS = ("expected_principal_amount", "principal_amount", "ieepa_principal_amount")
 OFFSETS = "marts.fct_offsets"
-OFFSET_TYPE_COLUMNS = ("offset_type", "offset_type_code", "type")
-OFFSET_AMOUNT_COLUMNS = ("offset_amount", "amount")
+
+# The summary's cards, in order: (figure of rpt_key_figures, note). ``{figure}`` in a note shows that figure.
+# Every other figure of rpt_key_figures is in the table folded under the cards.
+SUMMARY_CARDS = [
+    ("files_loaded", "every file the ledger holds, per report in section 5"),
+    ("files_refused", "listed in section 5"),
+    ("rows_read", "= {rows_loaded} loaded + {rows_quarantined} quarantined"),
+    ("refundable_ieepa_principal_usd", "deposited on {entries} entries"),
+    ("eligible_entries", "can go on a CAPE declaration today"),
+    ("eligible_ieepa_principal_usd", "IEEPA principal of those entries"),
+    ("interest_owed_usd", "by CBP's daily compound method, on {entries_with_interest} entries"),
+    (
+        "unexplained_interest_variance_usd",
+        "CBP \u2212 expected on {entries_interest_unexplained} entries no reading explains "
+        "(absolute {unexplained_interest_variance_abs_usd})",
+    ),
+]
+FIGURE_IN_NOTE = re.compile(r"\{(\w+)\}")
 
 LIST_LIMIT = 200  # rows of a list (refused files, exports) shown before "and N more"; checks are never cut
 
 
 class _Warehouse:
-    """The read-only connection and what the warehouse holds (tables and their columns), read once."""
+    """The read-only connection and the tables the warehouse holds, read once (whether a mart is built yet; its
+    columns are the ones its YAML describes)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
-        self.columns: dict[str, list[str]] = {}
-        for schema, table, column in con.execute(
-            """
-            select schema_name, table_name, column_name from duckdb_columns()
-            where not internal and database_name = current_database()
-            order by schema_name, table_name, column_index
-            """
-        ).fetchall():
-            self.columns.setdefault(f"{schema}.{table}", []).append(column)
+        self.tables = {
+            f"{schema}.{table}"
+            for schema, table in con.execute(
+                """
+                select schema_name, table_name from duckdb_tables()
+                where not internal and database_name = current_database()
+                union all
+                select schema_name, view_name from duckdb_views()
+                where not internal and database_name = current_database()
+                """
+            ).fetchall()
+        }
 
-    def has(self, table: str, *columns: str) -> bool:
-        return table in self.columns and all(c in self.columns[table] for c in columns)
-
-    def first(self, table: str, candidates: Iterable[str]) -> str | None:
-        return next((c for c in candidates if self.has(table, c)), None)
+    def has(self, *tables: str) -> bool:
+        return all(t in self.tables for t in tables)
 
     def rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
         return self.con.execute(sql, list(params)).fetchall()
@@ -186,7 +203,7 @@ def _not_built(*tables: str) -> str:
     return (
         '<p class="not-built">Not built yet: '
         + ", ".join(f"<code>{_e(t)}</code>" for t in tables)
-        + (" is not in the warehouse (or lacks the columns this section reads)." if len(tables) == 1 else " are not.")
+        + (" is not in the warehouse." if len(tables) == 1 else " are not.")
         + "</p>"
     )
 
@@ -198,109 +215,65 @@ def _section(key: str, body: str) -> str:
 # ------------------------------------------------------------------------------------------------------ sections
 
 
-def _summary(wh: _Warehouse, run: dict) -> str:
-    """Key figures; each value carries ``data-figure`` (its key) so a test can read it back. Notes are HTML."""
-    figures: list[tuple[str, str, str, str]] = []  # key, label, value, note (HTML)
+def _figure(unit: str, value) -> str:
+    return money(value) if unit == "usd" else count(int(value))
 
-    if wh.has("ingest.file_ledger"):
-        loaded, refused, read, rows_loaded, quarantined, this_run = wh.rows(
-            """
-            select count(*) filter (where status = 'loaded'), count(*) filter (where status = 'refused'),
-                coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0),
-                count(*) filter (where run_id = ?)
-            from ingest.file_ledger
-            """,
-            [str(run.get("run_id", ""))],
-        )[0]
-        figures += [
-            ("files_loaded", "Files loaded", count(loaded), f"{count(this_run)} ledger rows written by this run"),
-            ("files_refused", "Files refused", count(refused), "listed in section 5"),
-            (
-                "rows_read",
-                "Rows read",
-                count(read),
-                f'= <span data-figure="rows_loaded">{count(rows_loaded)}</span> loaded + '
-                f'<span data-figure="rows_quarantined">{count(quarantined)}</span> quarantined',
-            ),
-        ]
-    else:
-        figures.append(("files_loaded", "Files loaded", "not built yet", "<code>ingest.file_ledger</code>"))
-    if wh.has("marts.fct_entry_refundable", "ieepa_principal_amount"):
-        entries, principal = wh.rows(
-            "select count(*), coalesce(sum(ieepa_principal_amount), 0) from marts.fct_entry_refundable"
-        )[0]
-        figures.append(
-            (
-                "ieepa_principal",
-                "Refundable IEEPA principal",
-                money(principal),
-                f'deposited on <span data-figure="entries">{count(entries)}</span> entries',
-            )
+
+def _summary(wh: _Warehouse, run: dict) -> str:
+    """The key figures as ``reporting.rpt_key_figures`` holds them: cards for the first ones, a table of all.
+    Each value carries ``data-figure`` (its figure key) so a test can read it back."""
+    if not wh.has(KEY_FIGURES):
+        cards = "".join(
+            f'<div class="figure"><div class="label"><code>{_e(key)}</code></div>'
+            f'<div class="value" data-figure="{_e(key)}">not built yet</div></div>'
+            for key, _note in SUMMARY_CARDS
         )
-    if wh.has("marts.fct_entry_eligibility", "is_eligible", "ieepa_principal_amount"):
-        eligible, principal = wh.rows(
-            """
-            select count(*) filter (where is_eligible),
-                coalesce(sum(ieepa_principal_amount) filter (where is_eligible), 0)
-            from marts.fct_entry_eligibility
-            """
-        )[0]
-        figures += [
-            ("eligible_entries", "Eligible entries", count(eligible), "can go on a CAPE declaration today"),
-            ("eligible_principal", "Eligible IEEPA principal", money(principal), "IEEPA principal of those entries"),
-        ]
-    if wh.has("marts.fct_entry_interest", "interest_cbp_daily_compound"):
-        entries, interest = wh.rows(
-            """
-            select count(interest_cbp_daily_compound), coalesce(sum(interest_cbp_daily_compound), 0)
-            from marts.fct_entry_interest
-            """
-        )[0]
-        figures.append(
-            (
-                "interest_owed",
-                "Interest owed",
-                money(interest),
-                f"by CBP's daily compound method, on {count(entries)} entries",
-            )
-        )
-    else:
-        figures.append(("interest_owed", "Interest owed", "not built yet", "<code>marts.fct_entry_interest</code>"))
-    if wh.has("marts.fct_entry_interest", "interest_variance_amount", "variance_diagnosis"):
-        entries, variance, absolute = wh.rows(
-            """
-            select count(*), coalesce(sum(interest_variance_amount), 0),
-                coalesce(sum(abs(interest_variance_amount)), 0)
-            from marts.fct_entry_interest where variance_diagnosis = 'none_matches'
-            """
-        )[0]
-        figures.append(
-            (
-                "unexplained_variance",
-                "Unexplained interest variance",
-                money(variance),
-                f'CBP \u2212 expected on <span data-figure="unexplained_entries">{count(entries)}</span> entries '
-                f"no reading explains (absolute {money(absolute)})",
-            )
-        )
-    else:
-        figures.append(("unexplained_variance", "Unexplained interest variance", "not built yet", ""))
+        return _section("summary", f'<div class="figures">{cards}</div>' + _not_built(KEY_FIGURES))
+    figures_sql = """
+            select mart, figure, label, unit, value, as_of_date from reporting.rpt_key_figures
+            order by mart, figure
+    """
+    rows = wh.rows(figures_sql)
+    figures = {figure: (label, _figure(unit, value)) for _mart, figure, label, unit, value, _d in rows}
+
+    def shown(key: str) -> str:
+        return _e(figures[key][1] if key in figures else "\u2014")
+
+    def note_html(note: str) -> str:  # {figure} in a note: that figure's value, marked as the cards' values are
+        return FIGURE_IN_NOTE.sub(lambda m: f'<span data-figure="{_e(m[1])}">{shown(m[1])}</span>', _e(note))
 
     cards = "".join(
-        f'<div class="figure"><div class="label">{_e(label)}</div>'
-        f'<div class="value" data-figure="{_e(key)}">{_e(value)}</div><div class="note">{note}</div></div>'
-        for key, label, value, note in figures
+        f'<div class="figure"><div class="label">{_e(figures[key][0] if key in figures else key)}</div>'
+        f'<div class="value" data-figure="{_e(key)}">{shown(key)}</div>'
+        f'<div class="note">{note_html(note)}</div></div>'
+        for key, note in SUMMARY_CARDS
+    )
+    as_of = ", ".join(sorted({str(d) for *_rest, d in rows}))
+    stale = ""
+    if rows and as_of != str(run["as_of"]):
+        stale = (
+            f'<p class="callout">These figures are as of {_e(as_of)}, not this run\'s as_of date '
+            f"({_e(run['as_of'])}): this run did not rebuild them.</p>"
+        )
+    every = _table(
+        ["table", "figure", "key", "value"],
+        [(mart, label, figure, _figure(unit, value)) for mart, figure, label, unit, value, _d in rows],
+        numeric=(3,),
     )
     return _section(
         "summary",
-        f'<div class="figures">{cards}</div><p class="source">Ledger figures cover every file the warehouse holds; '
-        "entry figures are as of the run's as_of date. Amounts in U.S. dollars.</p>",
+        f'{stale}<div class="figures">{cards}</div>'
+        f'<details class="all-figures"><summary>All {count(len(rows))} key figures of the run</summary>{every}'
+        "</details>"
+        + _sources(KEY_FIGURES)
+        + f'<p class="source">Ledger figures cover every file the warehouse holds; entry figures are as of '
+        f"{_e(as_of)}. Amounts in U.S. dollars.</p>" + _query(figures_sql),
     )
 
 
 def _eligibility(wh: _Warehouse) -> str:
     elig, rules = "marts.fct_entry_eligibility", "marts.fct_entry_rule_results"
-    if not wh.has(elig, "eligibility_status", "reason_codes", "ieepa_principal_amount"):
+    if not wh.has(elig):
         return _section("eligibility", _not_built(elig))
     status_sql = """
             select eligibility_status, count(*) as entries, coalesce(sum(ieepa_principal_amount), 0) as principal
@@ -330,7 +303,7 @@ def _eligibility(wh: _Warehouse) -> str:
         ),
         _query(status_sql),
     ]
-    if wh.has(rules, "rule_name", "outcome", "result", "entry_summary_number"):
+    if wh.has(rules):
         rule_sql = """
             select r.rule_name, r.result, r.outcome, count(*) as entries,
                 coalesce(sum(e.ieepa_principal_amount), 0) as principal
@@ -368,7 +341,7 @@ def _eligibility(wh: _Warehouse) -> str:
         ]
     else:
         parts.append(_not_built(rules))
-    if wh.has(rules, "evidence") and wh.has(elig, "importer_number"):
+    if wh.has(rules):
         review_sql = """
             with held as (
                 select e.entry_summary_number, e.importer_number, e.ieepa_principal_amount, e.reason_codes,
@@ -425,153 +398,64 @@ def _more(n: int, what: str) -> str:
 
 
 def _pipeline(wh: _Warehouse, as_of: dt.date) -> str:
-    items: list[str] = []  # select stage, stage_order, status, age (days before as_of), amount
-    sources: list[str] = []
-    notes: list[str] = []
-    overdue_sql = ""  # entries accepted more than 90 days before as_of and still without a refund
-    overdue_text = (
-        "entries accepted more than 90 days before as_of show no refund number in ES-022 yet (CBP pays within "
-        "60\u201390 days; an entry with nothing to refund never gets one)."
-    )
-    status_col = wh.first(CLAIM_STATUS, CLAIM_STATUS_COLUMNS)
-    date_col = wh.first(CLAIM_STATUS, CLAIM_AGE_DATE_COLUMNS)
-    days_col = wh.first(CLAIM_STATUS, CLAIM_AGE_DAYS_COLUMNS)
-    if status_col and (date_col or days_col):
-        amount_col = wh.first(CLAIM_STATUS, CLAIM_AMOUNT_COLUMNS)
-        age = f'"{days_col}"' if days_col else f"date_diff('day', \"{date_col}\", a.d)"
-        amount = f'"{amount_col}"' if amount_col else "null"
-        # One row per entry and declaration: the entry's current state is its latest declaration.
-        latest = "where is_latest_for_entry" if wh.has(CLAIM_STATUS, "is_latest_for_entry") else ""
-        items.append(
-            f"""
-                select 'claims' as stage, 1 as stage_order,
-                    coalesce(cast("{status_col}" as varchar), '(no status)') as status, {age} as age,
-                    {amount} as amount
-                from marts.fct_claim_status, as_of a {latest}"""
-        )
-        sources.append(CLAIM_STATUS)
-        amount_note = f"<code>{_e(amount_col)}</code>" if amount_col else "none"
-        notes.append(
-            f"One row per entry{' (its latest declaration)' if latest else ''}; status: <code>{_e(status_col)}</code>;"
-            f" age: <code>{_e(days_col or date_col)}</code> (no age: not accepted); amount: {amount_note}."
-        )
-        if wh.has(CLAIM_STATUS, "is_overdue"):
-            overdue_sql = f"select count(*) filter (where is_overdue) from marts.fct_claim_status {latest}"
-            overdue_text = (
-                "entries are overdue: accepted, not paid, and past CBP's 60\u201390-day window "
-                "(<code>is_overdue</code> of marts.fct_claim_status)."
-            )
-    else:
-        if CLAIM_STATUS in wh.columns:
-            notes.append(
-                "marts.fct_claim_status is present but its status and age columns were not recognised; "
-                "the figures come from staging."
-            )
-        es022 = "staging.stg_ace__es022_cape_entries"
-        if wh.has(es022, "cape_entry_status", "declaration_submission_date", "refund_number", "refund_total_amount"):
-            items.append(
-                """
-                select 'ES-022 declaration lines' as stage, 1 as stage_order,
-                    coalesce(cape_entry_status, '(no status)') || case
-                        when refund_number is not null then ' \u00b7 refund number issued'
-                        when lower(cape_entry_status) = 'accepted' then ' \u00b7 no refund yet'
-                        else '' end as status,
-                    date_diff('day', declaration_submission_date, a.d) as age,
-                    refund_total_amount as amount
-                from staging.stg_ace__es022_cape_entries, as_of a"""
-            )
-            sources.append(es022)
-            overdue_sql = """
-            select count(*) from staging.stg_ace__es022_cape_entries
-            where lower(cape_entry_status) = 'accepted' and refund_number is null
-                and date_diff('day', declaration_submission_date, cast(? as date)) > 90
-            """
-            notes.append("ES-022: age since the declaration was submitted; amount: refund total CBP states.")
-        rev603 = "staging.stg_ace__rev603_trade_refunds"
-        if wh.has(rev603, "refund_status", "refund_secondary_status", "refund_date", "net_refund_amount"):
-            items.append(
-                """
-                select 'REV-603 refunds' as stage, 2 as stage_order,
-                    coalesce(refund_status, '(no status)')
-                        || coalesce(' \u00b7 ' || refund_secondary_status, '') as status,
-                    date_diff('day', refund_date, a.d) as age,
-                    net_refund_amount as amount
-                from staging.stg_ace__rev603_trade_refunds, as_of a"""
-            )
-            sources.append(rev603)
-            notes.append("REV-603: age since the refund date; amount: net refund.")
-    if not items:
+    if not wh.has(CLAIM_STATUS):
         return _section("pipeline", _not_built(CLAIM_STATUS))
-    sql = (
-        """
-            with as_of as (select cast(? as date) as d),
-            items as ("""
-        + "\n                union all".join(items)
-        + """
-            )
-            select stage, status,
-                count(*) filter (where age between 0 and 30) as age_0_30,
-                count(*) filter (where age between 31 and 60) as age_31_60,
-                count(*) filter (where age between 61 and 90) as age_61_90,
-                count(*) filter (where age > 90) as age_over_90,
-                count(*) filter (where age < 0) as age_after_as_of,
-                count(*) filter (where age is null) as no_date,
+    # One row per entry: its latest declaration. Age: days since CBP accepted it (NULL: not accepted).
+    sql = """
+            select coalesce(claim_stage, '(no status)') as status,
+                count(*) filter (where days_since_acceptance between 0 and 30) as age_0_30,
+                count(*) filter (where days_since_acceptance between 31 and 60) as age_31_60,
+                count(*) filter (where days_since_acceptance between 61 and 90) as age_61_90,
+                count(*) filter (where days_since_acceptance > 90) as age_over_90,
+                count(*) filter (where days_since_acceptance < 0) as age_after_as_of,
+                count(*) filter (where days_since_acceptance is null) as no_date,
                 count(*) as total,
-                sum(amount) as amount
-            from items
-            group by stage_order, stage, status
-            order by stage_order, total desc, status
+                sum(expected_principal_amount) as amount
+            from marts.fct_claim_status
+            where is_latest_for_entry
+            group by all
+            order by total desc, status
     """
-    )
-    rows = wh.rows(sql, [as_of])
-    # Buckets that hold nothing on this run ("dated after as_of", "no date") are left out of chart and table.
-    keep = [i for i, b in enumerate(AGE_BUCKETS) if i < 4 or any(r[2 + i] for r in rows)]
+    overdue_sql = "select count(*) from marts.fct_claim_status where is_latest_for_entry and is_overdue"
+    rows = wh.rows(sql)
+    # Buckets that hold nothing on this run ("dated after as_of", "no age") are left out of chart and table.
+    keep = [i for i, b in enumerate(AGE_BUCKETS) if i < 4 or any(r[1 + i] for r in rows)]
     series = [(AGE_BUCKETS[i][1], AGE_BUCKETS[i][2]) for i in keep]
     chart = stacked_hbar_chart(
-        [(f"{stage.split(' ')[0]}: {status}", [r[2 + i] for i in keep]) for r in rows for stage, status in [r[:2]]],
+        [(r[0], [r[1 + i] for i in keep]) for r in rows],
         series,
         f"Refund pipeline by status and age as of {as_of.isoformat()}",
         label_limit=52,
     )
     table = _table(
-        ["source", "status", *(AGE_BUCKETS[i][1] for i in keep), "total", "amount"],
-        [(r[0], r[1], *(count(r[2 + i]) for i in keep), count(r[8]), money(r[9])) for r in rows],
-        numeric=range(2, 4 + len(keep)),
+        ["claim stage", *(AGE_BUCKETS[i][1] for i in keep), "total", "IEEPA principal"],
+        [(r[0], *(count(r[1 + i]) for i in keep), count(r[7]), money(r[8])) for r in rows],
+        numeric=range(1, 3 + len(keep)),
     )
-    callout = ""
-    if overdue_sql:
-        (overdue,) = wh.rows(overdue_sql, [as_of] if "?" in overdue_sql else [])[0]
-        callout = (
-            f'<p class="callout"><strong data-figure="overdue_entries">{count(overdue)}</strong> {overdue_text}</p>'
-        )
+    (overdue,) = wh.rows(overdue_sql)[0]
     body = (
-        _sources(*sources)
-        + callout
-        + f'<p class="note">Age in days before as_of ({as_of.isoformat()}); the darkest segments are older than '
-        "90 days. "
-        + " ".join(notes)
-        + "</p>"
+        _sources(CLAIM_STATUS)
+        + f'<p class="callout"><strong data-figure="overdue_entries">{count(overdue)}</strong> entries are overdue: '
+        "accepted, not paid, and past CBP's refund window (<code>is_overdue</code> of marts.fct_claim_status, "
+        "dbt var refund_window_max_days).</p>"
+        + f'<p class="note">One row per entry (its latest declaration); age: <code>days_since_acceptance</code>, '
+        f"days before as_of ({as_of.isoformat()}), the darkest segments older than 90 days (no age: not accepted); "
+        "amount: <code>expected_principal_amount</code>.</p>"
         + chart
         + table
         + _query(sql)
-        + (_query(overdue_sql, "Query (accepted, no refund, over 90 days)") if overdue_sql else "")
+        + _query(overdue_sql, "Query (overdue entries)")
     )
     return _section("pipeline", body)
 
 
 def _interest(wh: _Warehouse) -> str:
     table = "marts.fct_entry_interest"
-    if not wh.has(table, "interest_variance_amount"):
+    if not wh.has(table):
         return _section("interest", _not_built(table))
-    if wh.has(table, "is_within_tolerance"):
-        within = "coalesce(is_within_tolerance, false)"
-    elif wh.has(table, "interest_variance_status"):
-        within = "coalesce(interest_variance_status = 'within_tolerance', false)"
-    else:
-        within = "interest_variance_amount = 0"
-    bins_sql = f"""
+    bins_sql = """
             with v as (
-                select interest_variance_amount as v, {within} as within
+                select interest_variance_amount as v, coalesce(is_within_tolerance, false) as within
                 from marts.fct_entry_interest where interest_variance_amount is not null
             )
             select case
@@ -584,24 +468,22 @@ def _interest(wh: _Warehouse) -> str:
     """
     found = {b: (n, s) for b, n, s in wh.rows(bins_sql)}
     stated, entries = wh.rows(f"select count(interest_variance_amount), count(*) from {table}")[0]
-    assumed_sql, assumed = "", ""
-    if wh.has(table, "rate_basis_is_assumed", "rate_basis"):
-        # an importer without a profile gets the rate basis a setting assumes: say so, it moves all its figures
-        assumed_sql = f"""
+    # an importer without a profile gets the rate basis a setting assumes: say so, it moves all its figures
+    assumed_sql = f"""
             select count(distinct importer_number), count(*),
                 coalesce(string_agg(distinct rate_basis, ', ' order by rate_basis), '')
             from {table} where rate_basis_is_assumed
-        """
-        importers, assumed_entries, bases = wh.rows(assumed_sql)[0]
-        assumed = (
-            f'<p class="callout"><strong data-figure="rate_basis_assumed_importers">{count(importers)}</strong> '
-            f'importers without a profile (<span data-figure="rate_basis_assumed_entries">{count(assumed_entries)}'
-            f"</span> entries): their interest uses an assumed rate basis ({_e(bases)}, dbt var "
-            "interest_rate_basis_when_importer_unknown); add them to the importer profiles.</p>"
-            if importers
-            else '<p class="note">Every importer has a profile: no interest figure rests on an assumed rate basis '
-            '(<span data-figure="rate_basis_assumed_importers">0</span> importers).</p>'
-        )
+    """
+    importers, assumed_entries, bases = wh.rows(assumed_sql)[0]
+    assumed = (
+        f'<p class="callout"><strong data-figure="rate_basis_assumed_importers">{count(importers)}</strong> '
+        f'importers without a profile (<span data-figure="rate_basis_assumed_entries">{count(assumed_entries)}'
+        f"</span> entries): their interest uses an assumed rate basis ({_e(bases)}, dbt var "
+        "interest_rate_basis_when_importer_unknown); add them to the importer profiles.</p>"
+        if importers
+        else '<p class="note">Every importer has a profile: no interest figure rests on an assumed rate basis '
+        '(<span data-figure="rate_basis_assumed_importers">0</span> importers).</p>'
+    )
     bins = [(b, label, colour, *found.get(b, (0, None))) for b, label, colour in VARIANCE_BINS]
     parts = [
         _sources(table),
@@ -622,78 +504,48 @@ def _interest(wh: _Warehouse) -> str:
             numeric=(1, 2),
         ),
         _query(bins_sql),
-        _query(assumed_sql, "Query (importers on an assumed rate basis)") if assumed_sql else "",
+        _query(assumed_sql, "Query (importers on an assumed rate basis)"),
     ]
-    if wh.has(table, "variance_diagnosis"):
-        diag_sql = """
+    diag_sql = """
             select coalesce(variance_diagnosis, '(none)') as diagnosis, count(*) as entries,
                 count(interest_variance_amount) as with_variance,
                 sum(interest_variance_amount) as variance, sum(abs(interest_variance_amount)) as absolute_variance
             from marts.fct_entry_interest
             group by all order by entries desc, diagnosis
-        """
-        diag = wh.rows(diag_sql)
-        parts += [
-            "<h3>Variance by diagnosis</h3>",
-            '<p class="note">Which reading of CBP\'s figure explains it (<code>none_matches</code>: nothing does, '
-            "the unexplained variance of the key figures).</p>",
-            _table(
-                ["diagnosis", "entries", "with a CBP figure", "variance", "absolute variance"],
-                [(d, count(n), count(w), money(v), money(a)) for d, n, w, v, a in diag],
-                numeric=(1, 2, 3, 4),
-            ),
-            _query(diag_sql),
-        ]
+    """
+    diag = wh.rows(diag_sql)
+    parts += [
+        "<h3>Variance by diagnosis</h3>",
+        '<p class="note">Which reading of CBP\'s figure explains it (<code>none_matches</code>: nothing does, '
+        "the unexplained variance of the key figures).</p>",
+        _table(
+            ["diagnosis", "entries", "with a CBP figure", "variance", "absolute variance"],
+            [(d, count(n), count(w), money(v), money(a)) for d, n, w, v, a in diag],
+            numeric=(1, 2, 3, 4),
+        ),
+        _query(diag_sql),
+    ]
     return _section("interest", "".join(parts))
 
 
 def _offsets(wh: _Warehouse) -> str:
-    type_col = wh.first(OFFSETS, OFFSET_TYPE_COLUMNS)
-    amount_col = wh.first(OFFSETS, OFFSET_AMOUNT_COLUMNS)
-    rev603 = "staging.stg_ace__rev603_trade_refunds"
-    note = ""
-    if type_col and amount_col:
-        refunds = "count(distinct refund_number)" if wh.has(OFFSETS, "refund_number") else "null"
-        inferred = " || case when is_inferred then ' (inferred)' else '' end" if wh.has(OFFSETS, "is_inferred") else ""
-        code = ", offset_type_code" if type_col != "offset_type_code" and wh.has(OFFSETS, "offset_type_code") else ""
-        dispute = (
-            "string_agg(distinct dispute_with, ', ' order by dispute_with)"
-            if wh.has(OFFSETS, "dispute_with")
-            else "null"
-        )
-        sql = f"""
-            select coalesce(cast("{type_col}" as varchar){code}, '(not stated)'){inferred} as offset_type,
-                count(*) as offsets, {refunds} as refunds, coalesce(sum("{amount_col}"), 0) as amount,
-                {dispute} as dispute_with
+    if not wh.has(OFFSETS):
+        return _section("offsets", _not_built(OFFSETS))
+    sql = """
+            select coalesce(offset_type, offset_type_code, '(not stated)')
+                    || case when is_inferred then ' (inferred)' else '' end as offset_type,
+                count(*) as offsets, count(distinct refund_number) as refunds,
+                coalesce(sum(offset_amount), 0) as amount,
+                string_agg(distinct dispute_with, ', ' order by dispute_with) as dispute_with
             from marts.fct_offsets
             group by all order by amount desc, offset_type
-        """
-        source = OFFSETS
-    elif wh.has(rev603, "offset_type", "offset_amount", "refund_secondary_status", "gross_refund_amount"):
-        sql = """
-            select coalesce(offset_type, case when offset_amount is null
-                    then 'not stated (inferred: gross \u2212 net)' else 'not stated' end) as offset_type,
-                count(*) as offsets, count(distinct refund_number) as refunds,
-                coalesce(sum(coalesce(offset_amount, gross_refund_amount - net_refund_amount)), 0) as amount,
-                null as dispute_with
-            from staging.stg_ace__rev603_trade_refunds
-            where offset_amount is not null or offset_type is not null or refund_secondary_status = 'Funds Diverted'
-            group by all order by amount desc, offset_type
-        """
-        source = rev603
-        note = (
-            '<p class="note">marts.fct_offsets is not built yet: offsets as REV-603 reports them. A refund marked '
-            "Funds Diverted without offset columns counts its gross \u2212 net as an offset of unstated type.</p>"
-        )
-    else:
-        return _section("offsets", _not_built(OFFSETS))
+    """
     rows = wh.rows(sql)
     offsets, amount = wh.rows(f"select sum(offsets), coalesce(sum(amount), 0) from ({sql})")[0]
     with_dispute = any(r[4] for r in rows)
     headers = ["offset type", "offsets", "refunds", "amount"] + (["dispute with"] if with_dispute else [])
     body = (
-        _sources(source)
-        + note
+        _sources(OFFSETS)
         + hbar_chart(
             [Bar(t, a, "#3d6a99", f"{money(a)} \u00b7 {n:,}") for t, n, _r, a, _d in rows],
             "Offset amount by type",
@@ -710,34 +562,34 @@ def _offsets(wh: _Warehouse) -> str:
     return _section("offsets", body)
 
 
-def _quarantine(wh: _Warehouse) -> str:
+def _quarantine(wh: _Warehouse, run: dict) -> str:
     ledger, rejected = "ingest.file_ledger", "quarantine.rejected_rows"
     parts = [_sources(ledger, rejected)]
-    if not wh.has(ledger, "report_code", "status", "rows_read", "rows_loaded", "rows_quarantined"):
+    if not wh.has(ledger):
         return _section("quarantine", _not_built(ledger))
     report_sql = """
             select coalesce(report_code, '(not recognised)') as report, count(*) filter (where status = 'loaded'),
                 count(*) filter (where status = 'refused'), coalesce(sum(rows_read), 0),
-                coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0)
+                coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0), count(*) filter (where run_id = ?)
             from ingest.file_ledger group by all order by report
     """
-    reports = wh.rows(report_sql)
+    reports = wh.rows(report_sql, [str(run.get("run_id", ""))])
     parts += [
         "<h3>Rows read per report: loaded and quarantined</h3>",
         stacked_hbar_chart(
-            [(r, [loaded, kept]) for r, _fl, _fr, _read, loaded, kept in reports],
+            [(r, [loaded, kept]) for r, _fl, _fr, _read, loaded, kept, _new in reports],
             [("loaded", "#2f7d4f"), ("quarantined", "#b7791f")],
             "Rows read per report, loaded and quarantined",
             empty="No file in the ledger.",
         ),
         _table(
-            ["report", "files loaded", "files refused", "rows read", "rows loaded", "rows quarantined"],
+            ["report", "files loaded", "files refused", "rows read", "rows loaded", "rows quarantined", "by this run"],
             [(r, *(count(v) for v in rest)) for r, *rest in reports],
-            numeric=range(1, 6),
+            numeric=range(1, 7),
         ),
         _query(report_sql),
     ]
-    if wh.has(rejected, "reason_code", "source_file"):
+    if wh.has(rejected):
         reason_sql = """
             select reason_code, count(*) as rows_quarantined, count(distinct source_file) as files
             from quarantine.rejected_rows group by reason_code order by rows_quarantined desc, reason_code
@@ -784,7 +636,7 @@ def _quarantine(wh: _Warehouse) -> str:
 def _layouts(wh: _Warehouse) -> str:
     """Per report, the layouts loaded and the optional columns the exports lacked, with what each costs."""
     ledger = "ingest.file_ledger"
-    if not wh.has(ledger, "report_code", "columns_missing", "layout_variant"):
+    if not wh.has(ledger):
         return _section("layouts", _not_built(ledger))
     variant_sql = """
             select report_code, coalesce(layout_variant, '(not recorded)') as layout, count(*) as files
@@ -883,9 +735,7 @@ def _quality(wh: _Warehouse, run: dict, out_dir: Path, data_docs_index: Path | N
     if exports:
         logged: dict[str, tuple] = {}
         log_sql = ""
-        if wh.has("export.exported_entries", "file_name", "run_id", "entry_summary_number") and wh.has(
-            "marts.fct_declaration_plan", "entry_summary_number", "ieepa_principal_amount"
-        ):
+        if wh.has("export.exported_entries", "marts.fct_declaration_plan"):
             log_sql = """
             select x.file_name, count(*) as entries, sum(p.ieepa_principal_amount) as principal
             from export.exported_entries x
@@ -1219,7 +1069,7 @@ def render_run_report(
             _pipeline(wh, as_of),
             _interest(wh),
             _offsets(wh),
-            _quarantine(wh),
+            _quarantine(wh, run),
             _layouts(wh),
             _quality(wh, run, out_dir, data_docs_index),
             _tables(wh),

@@ -1,4 +1,5 @@
-"""The dbt project (dbt_project/) as Dagster assets: staging -> intermediate -> marts, plus the reference seeds.
+"""The dbt project (dbt_project/) as Dagster assets: staging -> intermediate -> marts -> reporting, plus the reference
+seeds.
 
 Asset keys
   dbt sources     ``[<schema>, <table>]``: ``["raw", "es003_line_tariffs"]``, ``["raw", "importer_profiles"]``,
@@ -6,7 +7,8 @@ Asset keys
   models, seeds   ``[<schema>, <name>]``, i.e. where the relation lives in the warehouse:
                   ``["staging", "stg_ace__es003_line_tariffs"]``, ``["marts", ...]``,
                   ``["seeds", "chapter99_headings"]``.
-Groups (by folder): ``staging``, ``intermediate``, ``marts``; ``reference`` for the seeds and models/staging/reference.
+Groups (by folder): ``staging``, ``intermediate``, ``marts``, ``reporting`` (the run's key figures); ``reference`` for
+the seeds and models/staging/reference.
 dbt data tests become asset checks of the model they test (severity ``error`` blocks downstream assets).
 
 The manifest must exist before the definitions load (a known pitfall of this stack: ``prepare_if_dev()`` only
@@ -40,7 +42,7 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 _PROJECT_FILE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
 _PROJECT_SOURCE_DIRS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
 
-LAYER_GROUPS = ("staging", "intermediate", "marts")
+LAYER_GROUPS = ("staging", "intermediate", "marts", "reporting")
 REFERENCE_GROUP = "reference"
 DEFAULT_OWNERS = ["team:data-engineering"]
 AS_OF_ENV = "REFUNDS_AS_OF"  # read by macros/as_of_date.sql
