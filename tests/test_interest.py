@@ -451,6 +451,7 @@ TINY_MODELS = [
     "path:models/marts/interest",
     "fct_refund_reconciliation",
     "fct_refund_worklist",
+    "fct_refund_entries",
     "rpt_key_figures",
 ]
 

@@ -459,12 +459,15 @@ def test_groups_that_sanitise_alike_get_two_files_and_manifest_md_shows_text_lit
     with duckdb.connect(str(warehouse)) as con:
         ids = [
             r[0]
-            for r in con.execute("select distinct planned_declaration_id from marts.fct_declaration_plan").fetchall()
+            for r in con.execute(
+                "select distinct planned_declaration_id from marts.fct_cape_export_candidates"
+            ).fetchall()
         ]
         # Importer numbers as an export may carry them: two that differ only where a file name cannot.
         for declaration, group in zip(sorted(ids)[:3], ["12-3/45", "12-3:45", hostile], strict=True):
             con.execute(
-                "update marts.fct_declaration_plan set declaration_group = ?, planned_declaration_id = ? "
+                # the export writes the candidates the gate validated, as they are
+                "update marts.fct_cape_export_candidates set declaration_group = ?, planned_declaration_id = ? "
                 "where planned_declaration_id = ?",
                 [group, f"{group}-001", declaration],
             )
