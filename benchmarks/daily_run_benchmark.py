@@ -43,7 +43,7 @@ def _child(landing: str, work: str, as_of: str) -> None:
     from dagster import DagsterInstance
 
     from pipelines.definitions import DAILY_JOB_NAME, defs
-    from pipelines.run_date import AS_OF_TAG
+    from pipelines.run.context import AS_OF_TAG
 
     config = {
         "resources": {

@@ -25,7 +25,7 @@ import uuid
 from importlib import metadata
 from pathlib import Path
 
-from pipelines.run_date import AS_OF_TAG, parse_as_of, refuse_future, today
+from pipelines.run.context import AS_OF_TAG, RunContext, parse_as_of, refuse_future, today
 from pipelines.settings import ENV_OVERRIDES, PROJECT_ROOT, SettingsError, load_settings
 
 # Exit codes: the same for every command.
@@ -280,35 +280,35 @@ def _run(args) -> int:
         resource_config["landing_settle_seconds"] = args.settle
     warehouse = Path(resource_config.get("warehouse_path", settings.warehouse_path))
     settings = dataclasses.replace(settings, warehouse_path=warehouse)
-    os.environ["REFUNDS_WAREHOUSE"] = str(warehouse)
+    run = RunContext(as_of, re_export=args.re_export, full_refresh=args.full_refresh)
     console = Console()
     try:
-        return _run_job(args, console, settings, as_of, resource_config)
+        return _run_job(args, console, settings, run, resource_config)
     finally:
         console.close()
 
 
-def _run_job(args, console, settings, as_of: dt.date, resource_config: dict) -> int:
+def _run_job(args, console, settings, run: RunContext, resource_config: dict) -> int:
     from pipelines.console import capture_output, display_path
-    from pipelines.run_lock import RunLockedError
-    from pipelines.run_scope import run_scope
+    from pipelines.run.lock import RunLockedError
+    from pipelines.run.scope import run_scope
 
     run_id = str(uuid.uuid4())
-    tags = {AS_OF_TAG: as_of.isoformat()}
+    as_of = run.as_of
     started = time.monotonic()
     log_path = settings.run_report_dir(as_of, run_id) / "run.log"
     try:
         # The run lock first, before anything else: a second run stops here, at once, naming the first, and
         # leaves nothing behind (its log folder is made only once the lock is held).
         with run_scope(
-            settings, run_id, tags, args.command_line, log=lambda m: console.line(f"refunds: {m}", error=True)
+            settings, run_id, run, args.command_line, log=lambda m: console.line(f"refunds: {m}", error=True)
         ) as scope:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             console.tee_to(log_path)
             console.line(f"refunds run {run_id} as of {as_of}; full log: {display_path(log_path)}")
             with capture_output(log_path):
                 try:
-                    result = _execute(args, console, resource_config, run_id, tags, scope, log_path)
+                    result = _execute(args, console, resource_config, run_id, run.tags(), scope, log_path)
                     facts = _read_facts(settings, run_id)  # still under the run lock: no other run can be writing
                     console.status(f"{'...':<7}{'':>9}  writing the run report")  # when the scope ends, below
                 except Exception:
@@ -336,7 +336,6 @@ def _execute(args, console, resource_config: dict, run_id: str, tags: dict, scop
         # Loading the definitions parses the dbt project when its manifest is missing or older than a project file
         # (pipelines/transform/dbt.py), so an unchanged project is not parsed again (about 10 s a run).
         from pipelines.definitions import DAILY_JOB_NAME, defs
-        from pipelines.export.assets import RE_EXPORT_TAG
         from pipelines.transform.dbt import get_dbt_project
 
         parsed = get_dbt_project().manifest_path.stat().st_mtime >= loading
@@ -348,15 +347,10 @@ def _execute(args, console, resource_config: dict, run_id: str, tags: dict, scop
             + (display_path(home) if home else "in memory")
         )
     scope.instance = instance  # the run's report reads its checks and status from it
-    if args.re_export:
-        tags = {**tags, RE_EXPORT_TAG: "true"}
     # Dagster's console log goes to the run's log file (see capture_output), at the level asked for.
     run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
     if resource_config:
         run_config["resources"] = {"pipeline": {"config": resource_config}}
-    if args.full_refresh:
-        run_config["ops"] = {"ieepa_dbt_assets": {"config": {"full_refresh": True}}}
-    os.environ["DBT_USE_COLORS"] = "false"  # dbt's lines go to a file: no colour codes in it
     watcher = RunWatcher(console, instance, run_id, log_path, describe_step)
     with Ticker(watcher.tick, 0.25 if console.tty else 1.0):
         result = job.execute_in_process(
@@ -443,11 +437,11 @@ def _docs(args) -> int:
     if not settings.warehouse_path.exists():
         raise ValueError(f"no warehouse at {settings.warehouse_path}: run `refunds run` first")
     from pipelines.publish.dbt_docs import build_dbt_docs
-    from pipelines.run_lock import RunLockedError
-    from pipelines.run_scope import run_scope
+    from pipelines.run.lock import RunLockedError
+    from pipelines.run.scope import run_scope
 
     try:  # (importing the dbt project above parsed it again if a file of it changed)
-        with run_scope(settings, str(uuid.uuid4()), {}, args.command_line, write_report=False, log=_say):
+        with run_scope(settings, str(uuid.uuid4()), None, args.command_line, write_report=False, log=_say):
             page = build_dbt_docs(settings)
     except RunLockedError as exc:
         print(f"refunds: {exc}", file=sys.stderr)
@@ -565,7 +559,7 @@ def _status(args) -> int:
 def _print_status(console, settings, tables: bool) -> None:
     """Who holds the warehouse, the last run and what it left, the published copy, the ledger. Reads only."""
     from pipelines.console import display_path
-    from pipelines.run_lock import current_holder, lock_path, read_holder
+    from pipelines.run.lock import current_holder, lock_path, read_holder
     from pipelines.run_summary import CheckTally, evaluations_in_instance, read_json
 
     warehouse = settings.warehouse_path
@@ -623,7 +617,7 @@ def _last_finished_run(instance):
     """The newest finished run in the instance, as a run-lock holder (run id, as_of, times)."""
     from dagster import DagsterRunStatus, RunsFilter
 
-    from pipelines.run_lock import FINISHED, Holder
+    from pipelines.run.lock import FINISHED, Holder
 
     if instance is None:
         return None
@@ -645,7 +639,7 @@ def _last_finished_run(instance):
 
 
 def _outcome(last, run, instance_note: str | None) -> str:
-    from pipelines.run_lock import RUNNING
+    from pipelines.run.lock import RUNNING
 
     if last.state == RUNNING:
         return f"DIED (started {last.started_at}, ended without finishing: killed?); the next run reports it"

@@ -2,21 +2,23 @@
 
 Every step of every run uses this resource, so Dagster initialises it before the first step and tears it down
 after the last (the in-process executor initialises resources once per run): that is where a run takes the
-warehouse's run lock and, at the end, writes its report (``pipelines/run_scope.py``). A run started while
-another holds the lock fails there, before any step, with a message naming the holder.
+warehouse's run lock and, at the end, writes its report (``pipelines/run/scope.py``); there too the settings are
+read and the run's context resolved, once. A run started while another holds the lock fails there, before any
+step, with a message naming the holder.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
 
+from pipelines.run.context import RunContext
 from pipelines.settings import Settings, load_settings
 from pipelines.warehouse.connection import open_warehouse
 
@@ -25,25 +27,33 @@ EPHEMERAL_JOB_NAME = "__ephemeral_asset_job__"
 
 
 class PipelineResource(ConfigurableResource):
-    """Settings from refunds.yaml (or ``settings_file``), with optional per-run overrides of the main paths."""
+    """Settings from refunds.yaml (or ``settings_file``), with optional per-run overrides of the main paths.
+
+    In a run, the settings are read and the run's context (``RunContext``) resolved once, when Dagster initialises
+    the resource; every step then reads the same objects."""
 
     settings_file: str = ""
     landing_dir: str = ""
     warehouse_path: str = ""
     landing_settle_seconds: float = -1.0  # < 0: keep the settings file's value
 
+    _settings: Settings | None = PrivateAttr(default=None)
+    _run: RunContext | None = PrivateAttr(default=None)
+
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Generator[PipelineResource, None, None]:
-        from pipelines.run_scope import run_scope
+        from pipelines.run.scope import run_scope
 
+        self._settings = self._read_settings()
         run = context.run
         if run is None:  # built outside a run (direct invocation): nothing to guard
             yield self
             return
+        self._run = RunContext.of_run(run, context.instance, self._settings.time_zone)
         with run_scope(
-            self.settings(),
+            self._settings,
             run.run_id,
-            run.tags,
+            self._run,
             command=f"dagster job {run.job_name}",
             instance=context.instance,
             write_report=run.job_name != EPHEMERAL_JOB_NAME,
@@ -52,6 +62,15 @@ class PipelineResource(ConfigurableResource):
             yield self
 
     def settings(self) -> Settings:
+        return self._settings if self._settings is not None else self._read_settings()
+
+    def run_context(self, context) -> RunContext:
+        """The run's context, resolved when the run started (``context``: a step's, used outside a run scope)."""
+        if self._run is not None:
+            return self._run
+        return RunContext.of_run(context.run, context.instance, self.settings().time_zone)
+
+    def _read_settings(self) -> Settings:
         s = load_settings(Path(self.settings_file) if self.settings_file else None)
         overrides = {}
         if self.landing_dir:
@@ -61,14 +80,6 @@ class PipelineResource(ConfigurableResource):
         if self.landing_settle_seconds >= 0:
             overrides["landing_settle_seconds"] = self.landing_settle_seconds
         return dataclasses.replace(s, **overrides) if overrides else s
-
-    def export_warehouse_for_dbt(self) -> Settings:
-        """dbt runs as a subprocess whose profile reads the warehouse path from the environment."""
-        s = self.settings()
-        os.environ["REFUNDS_WAREHOUSE"] = str(s.warehouse_path)
-        os.environ["REFUNDS_DUCKDB_MEMORY_LIMIT"] = s.duckdb_memory_limit
-        os.environ["REFUNDS_DUCKDB_THREADS"] = str(s.duckdb_threads)
-        return s
 
     @contextmanager
     def warehouse(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -14,8 +14,8 @@ from dagster import (
 )
 
 from pipelines.ingest.files import scan_landing
-from pipelines.run_date import AS_OF_TAG
-from pipelines.run_lock import current_holder
+from pipelines.run.context import AS_OF_TAG, today
+from pipelines.run.lock import current_holder
 from pipelines.settings import load_settings
 
 
@@ -56,10 +56,9 @@ def build_schedule_and_sensor(job):
             return SkipReason("no new settled files in the landing folder")
         context.update_cursor(json.dumps(sorted(signatures.values())))
         key = hashlib.sha1("|".join(sorted(signatures[n] for n in new)).encode()).hexdigest()[:16]
-        from pipelines.run_date import today
-
         return RunRequest(
-            run_key=f"landing-{key}", tags={AS_OF_TAG: today().isoformat(), "refunds/new_files": str(len(new))}
+            run_key=f"landing-{key}",
+            tags={AS_OF_TAG: today(s.time_zone).isoformat(), "refunds/new_files": str(len(new))},
         )
 
     return daily_refunds_schedule, landing_folder_sensor

@@ -274,7 +274,7 @@ HOLD_WAREHOUSE = textwrap.dedent(
     import sys
     from pathlib import Path
     import duckdb
-    from pipelines.run_lock import RunLock
+    from pipelines.run.lock import RunLock
     RunLock.acquire(Path(sys.argv[1]), "run-in-progress", "refunds run (a test)", "2026-11-20")
     con = duckdb.connect(sys.argv[1])  # and DuckDB's write lock, as a running step holds it
     print("held", flush=True)

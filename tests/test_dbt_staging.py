@@ -3,15 +3,19 @@
 ``dbt build`` (seeds, models, unit tests, data tests), then Dagster's ``materialize`` of the dbt assets.
 """
 
+import dataclasses
 import json
+import os
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetKey, RunConfig, materialize
+from dagster import AssetKey, materialize
 
 from pipelines.resources import PipelineResource
+from pipelines.run.context import RunContext, dbt_environment_set
+from pipelines.settings import load_settings
 from pipelines.transform.dbt import (
     DbtRunConfig,
     IeepaDbtTranslator,
@@ -353,16 +357,31 @@ def test_translator_keys_and_groups():
     assert AssetKey(["staging", "stg_ace__rev603_trade_refunds"]) in check_keys
 
 
-def test_run_config_as_of():
-    assert DbtRunConfig(as_of="2026-05-15").resolved_as_of({"refunds/as_of": "2026-01-01"}) == "2026-05-15"
-    assert DbtRunConfig().resolved_as_of({"refunds/as_of": "2026-01-02"}) == "2026-01-02"
-    assert date.fromisoformat(DbtRunConfig().resolved_as_of({}))  # today, in the pipeline's time zone
+def test_run_context_is_resolved_from_tags_once():
+    tags = {"refunds/as_of": "2026-05-15", "refunds/re_export": "true"}
+    run = RunContext.from_tags(tags, default_as_of=date(2026, 1, 2))
+    assert run == RunContext(date(2026, 5, 15), re_export=True, full_refresh=False)
+    assert RunContext.from_tags({}, default_as_of=date(2026, 1, 2)).as_of == date(2026, 1, 2)
+    assert RunContext.from_tags(run.tags(), date(2000, 1, 1)) == run, "the tags carry the whole context"
     with pytest.raises(ValueError, match="ISO date"):
-        DbtRunConfig(as_of="15/05/2026").resolved_as_of()
-    assert "unit_test" in DbtRunConfig(as_of="2026-05-15").build_args()
-    assert "--full-refresh" in DbtRunConfig(full_refresh=True).build_args()
-    assert DbtRunConfig(as_of="2026-05-15").dbt_env() == {"REFUNDS_AS_OF": "2026-05-15", "REFUNDS_RE_EXPORT": "false"}
-    assert "unit_test" not in DbtRunConfig(as_of="2026-05-15", unit_tests=True).build_args()
+        RunContext.from_tags({"refunds/as_of": "15/05/2026"}, date(2026, 1, 2))
+    with pytest.raises(ValueError, match="true or false"):
+        RunContext.from_tags({"refunds/full_refresh": "yes"}, date(2026, 1, 2))
+    assert "unit_test" in DbtRunConfig().build_args(run)
+    assert "unit_test" not in DbtRunConfig(unit_tests=True).build_args(run)
+    assert "--full-refresh" in DbtRunConfig().build_args(RunContext(date(2026, 5, 15), full_refresh=True))
+    assert "--full-refresh" not in DbtRunConfig().build_args(run)
+
+
+def test_dbt_environment_is_set_for_dbt_and_restored(tmp_path, monkeypatch):
+    monkeypatch.delenv("REFUNDS_AS_OF", raising=False)
+    monkeypatch.setenv("REFUNDS_WAREHOUSE", "before")
+    settings = dataclasses.replace(load_settings(), warehouse_path=tmp_path / "w.duckdb")
+    with dbt_environment_set(settings, RunContext(date(2026, 5, 15))) as env:
+        assert os.environ["REFUNDS_AS_OF"] == env["REFUNDS_AS_OF"] == "2026-05-15"
+        assert os.environ["REFUNDS_RE_EXPORT"] == "false"
+        assert os.environ["REFUNDS_WAREHOUSE"] == str(tmp_path / "w.duckdb")
+    assert "REFUNDS_AS_OF" not in os.environ and os.environ["REFUNDS_WAREHOUSE"] == "before"
 
 
 def test_materialize_dbt_assets(tmp_path, monkeypatch, manifest):
@@ -372,7 +391,7 @@ def test_materialize_dbt_assets(tmp_path, monkeypatch, manifest):
     result = materialize(
         [ieepa_dbt_assets],
         resources={"dbt": dbt_resource(), "pipeline": PipelineResource(warehouse_path=str(warehouse))},
-        run_config=RunConfig(ops={"ieepa_dbt_assets": DbtRunConfig(as_of="2026-05-15")}),
+        tags={"refunds/as_of": "2026-05-15"},
     )
     assert result.success
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
@@ -381,7 +400,9 @@ def test_materialize_dbt_assets(tmp_path, monkeypatch, manifest):
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks if c.severity.value == "ERROR")
     assert _query(warehouse, "select count(*) from staging.stg_ace__es003_line_tariffs") == [(4,)]
-    # the date reached dbt (through REFUNDS_AS_OF, not --vars: a changed var would discard dbt's saved parse)
+    # the run's date reached dbt (through REFUNDS_AS_OF, not --vars: a changed var would discard dbt's saved parse),
+    # and the process's environment is as it was
+    assert "REFUNDS_AS_OF" not in os.environ
     assert _query(warehouse, "select distinct as_of_date from marts.fct_entry_rule_results") == [(date(2026, 5, 15),)]
     run_results = next((tmp_path / "dbt_target").rglob("run_results.json"))
     ran = json.loads(run_results.read_text())

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, build_sensor_context
 
-from pipelines.run_lock import RunLock, RunLockedError, current_holder
+from pipelines.run.lock import RunLock, RunLockedError, current_holder
 from tests.conftest import ES003_HEADERS, csv_text, entry_number, es003_row, write
 
 HOLD_LOCK = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from pipelines.run_lock import RunLock
+    from pipelines.run.lock import RunLock
     RunLock.acquire(Path(sys.argv[1]), sys.argv[2], "a test holding the warehouse")
     print("held", flush=True)
     sys.stdin.readline()

@@ -27,7 +27,7 @@ import pytest
 
 from pipelines.export.cape_files import recover_exports, write_export
 from pipelines.publish.analyst_copy import PUBLISHED_DB, PUBLISHED_MANIFEST, recover_published
-from pipelines.run_lock import current_holder, lock_path, read_holder
+from pipelines.run.lock import current_holder, lock_path, read_holder
 from tests.conftest import PROJECT_ROOT, wait_for_dbt_to_build
 from tests.test_export_gate import AS_OF, _landing
 from tests.test_run_lock import hold

@@ -2,8 +2,9 @@
     The date every rule is evaluated as of (docs/ARCHITECTURE.md), an ISO date: the `as_of` var when it is given
     (`dbt build --vars '{"as_of": "2026-05-01"}'` by hand, and the unit tests), else the environment variable
     REFUNDS_AS_OF (what the pipeline sets: a changed date then re-parses only the files that read it, where a
-    changed --vars would discard dbt's whole saved parse), else the run's start date (UTC).
-    Renders a portable `cast('YYYY-MM-DD' as date)`.
+    changed --vars would discard dbt's whole saved parse). With neither, a build stops with an error rather than
+    guess a date in some time zone: the date of a run is the pipeline's to decide (settings' time_zone). Parsing
+    (no `execute`) needs no date. Renders a portable `cast('YYYY-MM-DD' as date)`.
 #}
 {% macro as_of_date() -%}
     {%- set as_of = var('as_of', none) -%}
@@ -11,7 +12,10 @@
         {%- set as_of = env_var('REFUNDS_AS_OF', '') -%}
     {%- endif -%}
     {%- if (as_of | string | trim) == '' -%}
-        {%- set as_of = run_started_at.strftime('%Y-%m-%d') -%}
+        {%- if execute -%}
+            {{ exceptions.raise_compiler_error("no as_of date: give --vars '{\"as_of\": \"YYYY-MM-DD\"}' or set REFUNDS_AS_OF (refunds run sets it)") }}
+        {%- endif -%}
+        {%- set as_of = '1970-01-01' -%}
     {%- endif -%}
     {%- set as_of = as_of | string | trim -%}
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', as_of) -%}

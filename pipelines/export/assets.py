@@ -5,10 +5,6 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from pipelines.export.cape_files import write_export
 from pipelines.quality.checks import CANDIDATES, ELIGIBILITY, PLAN
 from pipelines.resources import PipelineResource
-from pipelines.run_date import as_of_from_tags
-from pipelines.transform.dbt import RE_EXPORT_TAG
-
-__all__ = ["RE_EXPORT_TAG", "cape_declaration_files"]
 
 
 @asset(
@@ -23,7 +19,7 @@ __all__ = ["RE_EXPORT_TAG", "cape_declaration_files"]
 )
 def cape_declaration_files(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     settings = pipeline.settings()
-    as_of = as_of_from_tags(context.run.tags)
+    as_of = pipeline.run_context(context).as_of
     out_dir = settings.exports_dir / as_of.isoformat()
     with pipeline.warehouse() as con:
         manifest = write_export(con, out_dir, as_of, context.run.run_id, settings.line_ending)

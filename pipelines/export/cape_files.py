@@ -4,7 +4,7 @@ One column headed exactly `Entry Number`, one 11-character entry number per row,
 rows, under 1 MB, ASCII without BOM; the line ending is a setting (CRLF, as Excel's "CSV (Comma delimited)"
 writes, by default). Every file's text is built by DuckDB in one set-based query.
 
-One folder per as_of date, replaced as a whole (``pipelines/folder_swap.py``): re-running the same day replaces
+One folder per as_of date, replaced as a whole (``pipelines/run/folder_swap.py``): re-running the same day replaces
 the day's set. The register ``export.exported_entries`` (entry -> file) and ``export.export_sets`` (the day's
 manifest and its sha256) commit in one transaction before the folder is swapped in, so the register and the
 files never disagree once ``recover_exports`` has run (every run starts with it).
@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines import folder_swap
+from pipelines.run import folder_swap
 
 HEADER = "Entry Number"
 MAX_ROWS = 9_999

@@ -10,7 +10,7 @@ comments (every mart column's description from the dbt YAML) are carried over.
 
 The whole published folder is one set: it is built in a hidden staging folder beside it, with ``published.json``
 (the run, every table's rows, every file's sha256) written last, then swapped in as a whole
-(``pipelines/folder_swap.py``). An analyst holding the old file open keeps reading it undisturbed, the next
+(``pipelines/run/folder_swap.py``). An analyst holding the old file open keeps reading it undisturbed, the next
 connection sees the new one, and the DuckDB file and the Parquet files always come from the same run.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import folder_swap
+from pipelines.run import folder_swap
 
 PUBLISHED_DB = "refunds_analytics.duckdb"  # not named like a schema (a known pitfall of this stack)
 PUBLISHED_MANIFEST = "published.json"

@@ -20,9 +20,9 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from pipelines.run.context import dbt_environment
 from pipelines.settings import Settings
 from pipelines.transform.dbt import PARTIAL_PARSE_FILE, dbt_executable, get_dbt_project
-from pipelines.transform.dbt_child import PARENT_PID_ENV
 
 DOCS_DIR = "dbt_docs"
 
@@ -47,14 +47,7 @@ def build_dbt_docs(settings: Settings) -> Path:
         cmd = [dbt_executable(), "docs", "generate", "--static", "--no-compile", "--quiet"]
         cmd += ["--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir)]
         cmd += ["--target-path", str(scratch), "--log-path", str(scratch)]
-        env = {
-            **os.environ,
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "REFUNDS_WAREHOUSE": str(settings.warehouse_path),
-            "REFUNDS_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
-            "REFUNDS_DUCKDB_THREADS": str(settings.duckdb_threads),
-            PARENT_PID_ENV: str(os.getpid()),  # dbt dies with this process (dbt_child.py)
-        }
+        env = {**os.environ, **dbt_environment(settings)}  # the catalog reads the settings' warehouse
         done = subprocess.run(cmd, cwd=project.project_dir, env=env, capture_output=True, text=True, check=False)
         built = scratch / "static_index.html"
         if done.returncode != 0 or not built.exists():

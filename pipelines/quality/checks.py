@@ -18,7 +18,6 @@ from dagster import (
 from pipelines.quality import frames
 from pipelines.quality.gx_runner import SuiteOutcome, validate_frame
 from pipelines.resources import PipelineResource
-from pipelines.run_date import as_of_from_tags
 
 PLAN = AssetKey(["marts", "fct_declaration_plan"])
 CANDIDATES = AssetKey(["marts", "fct_cape_export_candidates"])
@@ -29,7 +28,7 @@ LEDGER = AssetKey(["ingest", "file_ledger"])
 
 def _run_suite(context: AssetCheckExecutionContext, pipeline: PipelineResource, suite: str, key: str, read):
     settings = pipeline.settings()
-    as_of = as_of_from_tags(context.run.tags)
+    as_of = pipeline.run_context(context).as_of
     docs_dir = settings.run_report_dir(as_of, context.run.run_id) / "data_docs"
     with pipeline.warehouse(read_only=True) as con:
         frame = read(con, as_of)

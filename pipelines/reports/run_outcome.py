@@ -1,6 +1,6 @@
 """The run report is written after every run, successful or not: auditors need to see a blocked gate too.
 
-Every run writes its own report when it ends, from within the run (``pipelines/run_scope.py``), whoever started
+Every run writes its own report when it ends, from within the run (``pipelines/run/scope.py``), whoever started
 it: the command line, the schedule, the sensor or the UI. A run that died before it could (killed, power cut) is
 reported by the next run, from what its lock file and the Dagster instance say. The report reads the warehouse
 through a read-only connection while the run still holds the run lock, so no other run competes with it.
@@ -14,7 +14,6 @@ from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
-from pipelines.run_date import AS_OF_TAG, parse_as_of
 from pipelines.settings import Settings
 
 _FINAL_STATUSES = {DagsterRunStatus.SUCCESS: "SUCCESS", DagsterRunStatus.FAILURE: "FAILURE"}
@@ -124,7 +123,7 @@ def status_in_instance(instance: DagsterInstance | None, run_id: str, raised: bo
 def write_run_report(
     settings: Settings,
     run_id: str,
-    tags: dict,
+    as_of: dt.date,
     status: str,
     checks: list[dict],
     started_at: float | None = None,
@@ -138,7 +137,6 @@ def write_run_report(
 
     if not settings.warehouse_path.exists():
         return None
-    as_of = parse_as_of(tags.get(AS_OF_TAG))
     out_dir = settings.run_report_dir(as_of, run_id)
     manifest = settings.exports_dir / as_of.isoformat() / "manifest.json"
     exports = []

@@ -32,8 +32,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from pydantic import Field
 
 from pipelines.resources import PipelineResource
-from pipelines.run_date import AS_OF_TAG, parse_as_of
-from pipelines.transform.dbt_child import PARENT_PID_ENV
+from pipelines.run.context import PARENT_PID_ENV, RunContext, dbt_environment_set
 from pipelines.transform.mart_metadata import figures_for
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -45,9 +44,6 @@ _PROJECT_SOURCE_DIRS = ("models", "macros", "seeds", "tests", "snapshots", "anal
 LAYER_GROUPS = ("staging", "intermediate", "marts", "reporting")
 REFERENCE_GROUP = "reference"
 DEFAULT_OWNERS = ["team:data-engineering"]
-AS_OF_ENV = "REFUNDS_AS_OF"  # read by macros/as_of_date.sql
-RE_EXPORT_ENV = "REFUNDS_RE_EXPORT"  # read by macros/re_export.sql
-RE_EXPORT_TAG = "refunds/re_export"  # run tag: send again entries sent earlier that CBP has not answered
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
@@ -164,16 +160,8 @@ class IeepaDbtTranslator(DagsterDbtTranslator):
 
 
 class DbtRunConfig(Config):
-    """Run configuration of the dbt assets."""
-
-    as_of: str = Field(
-        default="today",
-        description=(
-            "Date every rule is evaluated as of, ISO format (YYYY-MM-DD). 'today' (the default) means the run's "
-            f"tag {AS_OF_TAG} when it has one, else today's date in the pipeline's time zone. "
-            f"Given to dbt in the environment variable {AS_OF_ENV} (macro as_of_date())."
-        ),
-    )
+    """Run configuration of the dbt assets. The run's date, re-export and full refresh are its context (run tags,
+    ``pipelines/run/context.py``), the same for every step."""
 
     unit_tests: bool = Field(
         default=False,
@@ -183,41 +171,16 @@ class DbtRunConfig(Config):
         ),
     )
 
-    full_refresh: bool = Field(
-        default=False,
-        description=(
-            "Rebuild the incremental models (the ES-003 line tariffs and their classification) from all the raw "
-            "rows instead of only the entries of the new loads. Not needed after a change to their SQL or to the "
-            "heading table: their build fingerprint makes the next run rebuild every entry by itself."
-        ),
-    )
+    def build_args(self, run: RunContext) -> list[str]:
+        """The ``dbt build`` arguments of a run (the date goes in the environment: see ``dbt_environment``).
 
-    def build_args(self) -> list[str]:
-        """The ``dbt build`` arguments of a run (the date goes in the environment: see ``dbt_env``)."""
+        ``--full-refresh`` when the run is tagged ``refunds/full_refresh=true``: the incremental models (the ES-003
+        line tariffs and their classification) rebuilt from every raw row. Not needed after a change to their SQL
+        or to the heading table: their build fingerprint makes the next run rebuild every entry by itself."""
         args = ["build"]
         if not self.unit_tests:
             args += ["--exclude-resource-type", "unit_test"]
-        return [*args, "--full-refresh"] if self.full_refresh else args
-
-    def dbt_env(self, run_tags: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Environment of the dbt process: the run's date.
-
-        Not a ``--vars`` argument: dbt discards its saved parse when the command-line vars change, and the date
-        changes every day; a changed environment variable only makes dbt re-parse the files that read it.
-        """
-        re_export = (run_tags or {}).get(RE_EXPORT_TAG, "").lower() == "true"
-        return {AS_OF_ENV: self.resolved_as_of(run_tags), RE_EXPORT_ENV: "true" if re_export else "false"}
-
-    def resolved_as_of(self, run_tags: Mapping[str, str] | None = None) -> str:
-        """The ISO date to give dbt, resolved when the run starts (not when the code loads).
-
-        An explicit date in the config wins; then the run tag ``refunds/as_of`` (set by the schedule, the sensor
-        and the command line); then today.
-        """
-        value = (self.as_of or "").strip()
-        if value.lower() in ("", "today"):
-            value = (run_tags or {}).get(AS_OF_TAG, "")
-        return parse_as_of(value or None).isoformat()
+        return [*args, "--full-refresh"] if run.full_refresh else args
 
 
 @dbt_assets(
@@ -229,20 +192,20 @@ class DbtRunConfig(Config):
 def ieepa_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, pipeline: PipelineResource, config: DbtRunConfig
 ):
-    """``dbt build`` (seeds, models, data tests; unit tests when asked) of the selected dbt assets, as of
-    ``config.as_of``."""
-    pipeline.export_warehouse_for_dbt()  # dbt's profile then points at the warehouse the settings name
-    os.environ.update(config.dbt_env(context.run.tags))
-    os.environ[PARENT_PID_ENV] = str(os.getpid())  # dbt dies with this process (dbt_child.py)
-    args = config.build_args()
-    context.log.info(f"dbt {' '.join(args)} ({AS_OF_ENV}={os.environ[AS_OF_ENV]})")
+    """``dbt build`` (seeds, models, data tests; unit tests when asked) of the selected dbt assets, as of the
+    run's date."""
+    run = pipeline.run_context(context)
+    args = config.build_args(run)
+    context.log.info(f"dbt {' '.join(args)} (as of {run.as_of}, re-export {str(run.re_export).lower()})")
     # Events are held until dbt exits (it holds the warehouse's write lock), then yielded with row counts and key
     # figures read in one read-only connection. If dbt fails, what it built is still reported, then the error.
     events = []
-    invocation = dbt.cli(args, context=context)
     try:
-        for event in invocation.stream():
-            events.append(event)
+        # dbt's environment: the warehouse the settings name, the run's date; restored when dbt has finished
+        with dbt_environment_set(pipeline.settings(), run):
+            invocation = dbt.cli(args, context=context)
+            for event in invocation.stream():
+                events.append(event)
     except Exception:
         yield from _with_figures(context, pipeline, events)
         raise

@@ -14,7 +14,8 @@ import signal
 import sys
 from pathlib import Path
 
-PARENT_PID_ENV = "REFUNDS_DBT_PARENT_PID"  # set by the process that starts dbt: closes the race at start-up
+from pipelines.run.context import PARENT_PID_ENV  # set by the process that starts dbt: closes the race at start-up
+
 PR_SET_PDEATHSIG = 1
 
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.run_date import AS_OF_TAG, parse_as_of
-from pipelines.run_lock import Holder, RunLock
+from pipelines.run.context import RunContext, parse_as_of
+from pipelines.run.lock import Holder, RunLock
 from pipelines.settings import Settings
 
 if TYPE_CHECKING:  # dagster is imported by the run itself: the lock is taken before that costs a second
@@ -41,13 +41,14 @@ class RunScope:
 def run_scope(
     settings: Settings,
     run_id: str,
-    tags: dict,
+    run: RunContext | None,
     command: str,
     instance: DagsterInstance | None = None,
     write_report: bool = True,
     log: Callable[[str], None] = print,
 ) -> Iterator[RunScope]:
-    as_of = parse_as_of(tags.get(AS_OF_TAG)).isoformat()
+    # run is None for a command that is not a run (refunds docs): it only needs the warehouse to itself
+    as_of = run.as_of.isoformat() if run is not None else ""
     lock = RunLock.acquire(settings.warehouse_path, run_id, command, as_of)  # RunLockedError: refused
     scope = RunScope(lock, instance)
     if lock.nested:  # the command line holds it for this very run and does the rest
@@ -68,7 +69,7 @@ def run_scope(
             raise
         finally:
             if write_report:
-                scope.report = _report(settings, run_id, tags, scope.instance, raised, started, log)
+                scope.report = _report(settings, run_id, run, scope.instance, raised, started, log)
     finally:
         lock.release()
 
@@ -82,7 +83,7 @@ def recover_outputs(settings: Settings) -> list[str]:
     return recover_exports(settings.exports_dir, settings.warehouse_path) + recover_published(settings.published_dir)
 
 
-def _report(settings, run_id, tags, instance, raised, started, log) -> Path | None:
+def _report(settings, run_id, run, instance, raised, started, log) -> Path | None:
     from pipelines.reports.run_outcome import (
         checks_in_instance,
         failures_in_instance,
@@ -93,7 +94,7 @@ def _report(settings, run_id, tags, instance, raised, started, log) -> Path | No
     try:
         status = status_in_instance(instance, run_id, raised)
         checks, failures = checks_in_instance(instance, run_id), failures_in_instance(instance, run_id)
-        return write_run_report(settings, run_id, tags, status, checks, started, time.time(), failures)
+        return write_run_report(settings, run_id, run.as_of, status, checks, started, time.time(), failures)
     except Exception as error:  # the run's outcome stands; say why its report is missing
         log(f"run report not written: {type(error).__name__}: {error}")
         return None
@@ -115,11 +116,13 @@ def _report_dead_run(
         run = instance.get_run_by_id(dead.run_id) if instance is not None else None
         if run is not None and not run.is_finished:
             instance.report_run_failed(run, message)
+        if not dead.as_of:  # not a run (refunds docs): nothing to report
+            return None
         started = dt.datetime.fromisoformat(dead.started_at).timestamp()
         return write_run_report(
             settings,
             dead.run_id,
-            {AS_OF_TAG: dead.as_of or ""},
+            parse_as_of(dead.as_of),
             f"DIED (ended without finishing; reported by run {run_id})",
             checks_in_instance(instance, dead.run_id),
             started,
