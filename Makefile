@@ -13,7 +13,7 @@ SAMPLE_AS_OF ?= $(shell cat data/sample/truth/as_of.txt 2>/dev/null || echo 2026
 # release of every later minor line; each in its own virtual environment under .tools/, made once (make test).
 DUCKDB_CLIENTS := 0.10.3 1.0.0 1.1.3 1.2.2 1.3.2 1.4.4 1.5.6
 
-.PHONY: setup run test lint bench bench-ingest dev prepare sample clean duckdb-clients
+.PHONY: setup run test test-fast test-e2e lint sql-lint sql-fix bench bench-ingest dev prepare sample clean duckdb-clients
 
 setup: $(VENV)/.installed
 
@@ -38,8 +38,17 @@ prepare: setup
 run: setup
 	@$(BIN)/refunds run --input data/sample --as-of $(SAMPLE_AS_OF) --settle 0 --force-future-as-of
 
+# Two tiers: the fast one (pure Python, dbt unit tests, the definitions, about a minute) first, so a slip shows at
+# once; then the end-to-end one (marked e2e: the pipeline on real DuckDB files). make test (CI) runs both.
 test: setup lint duckdb-clients
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not e2e"
+	$(BIN)/pytest -m e2e
+
+test-fast: setup
+	$(BIN)/pytest -m "not e2e"
+
+test-e2e: setup duckdb-clients
+	$(BIN)/pytest -m e2e
 
 duckdb-clients:  # four at a time; each is made once (pip's cache serves a fresh clone's wheels)
 	@$(MAKE) -s --no-print-directory -j4 $(foreach v,$(DUCKDB_CLIENTS),.tools/duckdb-$(v)/.installed)
@@ -50,9 +59,19 @@ duckdb-clients:  # four at a time; each is made once (pip's cache serves a fresh
 	.tools/duckdb-$*/bin/pip install -q --disable-pip-version-check "duckdb==$*"
 	@touch $@
 
-lint: setup
+lint: setup sql-lint
 	$(BIN)/ruff check pipelines synth tests benchmarks
 	$(BIN)/ruff format --check pipelines synth tests benchmarks
+
+# sqlfluff compiles each model with dbt: a throwaway warehouse path and a fixed date, never the real warehouse.
+SQLFLUFF_ENV = REFUNDS_WAREHOUSE=$(CURDIR)/.tools/sqlfluff.duckdb REFUNDS_AS_OF=2026-01-01 DBT_SEND_ANONYMOUS_USAGE_STATS=false
+sql-lint: setup
+	@mkdir -p .tools
+	cd dbt_project && $(SQLFLUFF_ENV) ../$(BIN)/sqlfluff lint models --processes 2 --disable-progress-bar --nocolor
+
+sql-fix: setup
+	@mkdir -p .tools
+	cd dbt_project && $(SQLFLUFF_ENV) ../$(BIN)/sqlfluff fix models --processes 2 --disable-progress-bar
 
 bench: setup
 	$(BIN)/python benchmarks/daily_run_benchmark.py --json data/bench/daily_run.json

@@ -142,6 +142,7 @@ def _truth_files() -> list[dict]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.e2e
 def test_a_run_prints_one_line_per_step_and_the_summary_in_under_40_lines(day):
     out = day["good"].stdout
     assert day["good"].returncode == 0, out
@@ -158,6 +159,7 @@ def test_a_run_prints_one_line_per_step_and_the_summary_in_under_40_lines(day):
     assert any(" dbt build " in line and "dbt tests passed" in line for line in step_lines)
 
 
+@pytest.mark.e2e
 def test_the_summary_agrees_with_the_files_and_the_truth(day):
     out, root = day["good"].stdout, day["root"]
     truth = _truth_files()
@@ -181,6 +183,7 @@ def test_the_summary_agrees_with_the_files_and_the_truth(day):
     assert _labelled(out, "to review").startswith("1 entries (fct_entry_eligibility): "), "the planted entry"
 
 
+@pytest.mark.e2e
 def test_a_warn_severity_test_that_fails_is_a_warning_not_a_failure(day):
     out = day["good"].stdout
     warnings = [line for line in out.splitlines() if line.startswith("refunds: warning: check ")]
@@ -190,6 +193,7 @@ def test_a_warn_severity_test_that_fails_is_a_warning_not_a_failure(day):
     assert dbt_line.startswith("warn ") and f"{len(warnings)} warned" in dbt_line
 
 
+@pytest.mark.e2e
 def test_the_full_log_is_in_the_file_the_summary_names(day):
     out = day["good"].stdout
     named = re.search(r"full log: (\S+)", out.splitlines()[0])[1]
@@ -203,6 +207,7 @@ def test_the_full_log_is_in_the_file_the_summary_names(day):
     assert (log.parent / "run_report.html").exists()
 
 
+@pytest.mark.e2e
 def test_the_run_is_recorded_in_the_instance_the_ui_reads(day):
     run_id = _run_id(day["good"].stdout)
     instance = DagsterInstance.from_config(str(day["root"] / "dagster_home"))
@@ -225,6 +230,7 @@ def test_make_dev_and_the_command_line_share_one_instance_folder(monkeypatch):
     assert cli.dagster_home() == Path("/srv/refunds/dagster_home"), "an explicit DAGSTER_HOME wins"
 
 
+@pytest.mark.e2e
 def test_status_says_the_last_run_its_gate_its_files_and_the_published_copy(day):
     out, root = day["status"].stdout, day["root"]
     assert day["status"].returncode == 0, out
@@ -241,6 +247,7 @@ def test_status_says_the_last_run_its_gate_its_files_and_the_published_copy(day)
     assert _labelled(out, "ledger").startswith(f"{truth_files} files loaded, 0 refused; rows read ")
 
 
+@pytest.mark.e2e
 def test_a_failed_run_on_a_terminal_shows_progress_and_says_what_failed(day):
     code, out = day["failed"]
     assert code == 1, out
@@ -259,6 +266,7 @@ def test_a_failed_run_on_a_terminal_shows_progress_and_says_what_failed(day):
     assert _labelled(summary, "held back") == "not known: the marts were not rebuilt by this run"
 
 
+@pytest.mark.e2e
 def test_status_after_a_failed_run_names_it_and_the_files_still_in_place(day):
     out = day["status_after"].stdout
     failed_id = _run_id(day["failed"][1].replace("\r", "\n"), "FAILED after")
@@ -283,6 +291,7 @@ HOLD_WAREHOUSE = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 def test_status_never_opens_the_warehouse_while_a_run_holds_it(day, tmp_path):
     root = tmp_path
     shutil.copytree(day["root"] / "warehouse", root / "warehouse")
@@ -361,6 +370,7 @@ def test_version_names_the_package_and_the_pinned_libraries_in_use():
     assert dbt_core, out
 
 
+@pytest.mark.e2e
 def test_the_run_parses_the_dbt_project_only_when_a_file_of_it_changed(tmp_path):
     """``refunds run`` relies on loading the definitions to parse a stale manifest, not on a parse every run."""
     from dagster_dbt import DbtProject

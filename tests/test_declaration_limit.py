@@ -4,9 +4,12 @@ declarations of 9,999 and 2, through the real job (ingest, dbt) on a real DuckDB
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from pipelines.cli import main
 from tests.conftest import ES003_HEADERS, csv_text, entry_number, es003_row, write
+
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
 
 ENTRIES = 10_001
 REAL_ES022_HEADER = [

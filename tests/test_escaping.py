@@ -8,9 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
 from pipelines.quality.gx_runner import validate_frame
 from pipelines.reports import build_run_report
+
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
 
 HOSTILE = "<script>alert(1)</script>"
 IMAGE = "<img src=x onerror=alert(1)>"

@@ -18,6 +18,8 @@ from pipelines.cli import main
 from pipelines.transform.dbt import dbt_resource
 from tests.conftest import copy_sample_exports
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 LINE_MODELS = {
     "staging.stg_ace__es003_line_tariffs": "stg_ace__es003_line_tariffs",
     "intermediate.int_tariff_rows_classified": "int_tariff_rows_classified",

@@ -37,6 +37,8 @@ from pipelines.transform.mart_metadata import KEY_FIGURES, figures_for
 from pipelines.warehouse.schema import ensure_warehouse
 from tests.conftest import PROJECT_ROOT, entry_number
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 getcontext().prec = 50
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"

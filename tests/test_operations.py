@@ -18,6 +18,29 @@ from pipelines.settings import SettingsError, load_settings
 from tests.conftest import ES003_HEADERS, PROJECT_ROOT, csv_text, entry_number, es003_row, write
 
 
+def test_the_definitions_load_with_the_job_its_gate_and_its_outputs():
+    """The code location loads (the smoke test of the fast tier): the daily job covers every stage, the gate's
+    blocking checks sit on the export candidates, and the export comes after them."""
+    from dagster import AssetKey
+
+    from pipelines.definitions import DAILY_JOB_NAME, defs
+
+    job = defs.resolve_job_def(DAILY_JOB_NAME)
+    keys = {spec.key for spec in defs.resolve_all_asset_specs()}
+    for key in (
+        ["raw", "es003_line_tariffs"],
+        ["marts", "fct_cape_export_candidates"],
+        ["export", "cape_declaration_files"],
+        ["reporting", "rpt_key_figures"],
+    ):
+        assert AssetKey(key) in keys, key
+    graph = defs.resolve_asset_graph()
+    gate = [graph.get_check_spec(k) for k in graph.asset_check_keys]
+    gate = [c for c in gate if c.blocking and c.asset_key == AssetKey(["marts", "fct_cape_export_candidates"])]
+    assert gate, "the gate's blocking checks are on the rows the export writes"
+    assert job.executor_def.name == "in_process"
+
+
 def test_schedule_runs_as_of_its_scheduled_date():
     from pipelines.definitions import daily_schedule
 
@@ -79,6 +102,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_dagster_ui_serves_the_code_location_on_loopback(tmp_path):
     from pipelines.transform.dbt import prepare_dbt_manifest
 

@@ -20,6 +20,8 @@ from pipelines.cli import main
 from tests.conftest import PROJECT_ROOT
 from tests.test_export_gate import AS_OF, _landing
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 # The clients the Makefile installs (one list: the README names the same ones, a test below checks it).
 DUCKDB_CLIENTS = re.search(r"^DUCKDB_CLIENTS := (.+)$", (PROJECT_ROOT / "Makefile").read_text(), re.M).group(1).split()
 OLDEST_CLIENT = DUCKDB_CLIENTS[0]

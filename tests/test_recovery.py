@@ -8,9 +8,13 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from pipelines.cli import main
 from tests.conftest import wait_for_dbt_to_build
 from tests.test_export_gate import AS_OF, _landing
+
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
 
 
 def _snapshot(root):

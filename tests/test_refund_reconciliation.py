@@ -22,6 +22,8 @@ from pipelines.cli import main
 from synth import generate
 from tests.conftest import PROJECT_ROOT, copy_sample_exports
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 SAMPLE = PROJECT_ROOT / "data" / "sample"
 AS_OF = (SAMPLE / "truth" / "as_of.txt").read_text().strip()
 ZERO = Decimal("0.00")

@@ -41,6 +41,8 @@ from pipelines.settings import load_settings
 from tests.browser import Browser, leaves_the_machine
 from tests.conftest import ES003_HEADERS, PROJECT_ROOT, copy_sample_exports, csv_text, entry_number, es003_row, write
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 SAMPLE = PROJECT_ROOT / "data" / "sample"
 AS_OF = (SAMPLE / "truth" / "as_of.txt").read_text().strip()
 CHROMIUM = Path("/usr/bin/chromium")

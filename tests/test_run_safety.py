@@ -32,6 +32,8 @@ from tests.conftest import PROJECT_ROOT, wait_for_dbt_to_build
 from tests.test_export_gate import AS_OF, _landing
 from tests.test_run_lock import hold
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 REFUNDS = Path(sys.executable).parent / "refunds"
 DELAYS = (0, 1, 5)  # seconds after the first run's start
 

@@ -21,6 +21,8 @@ from pipelines.warehouse.layouts import REPORTS
 from synth import generate
 from tests.conftest import PROJECT_ROOT, copy_sample_exports
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 SAMPLE = PROJECT_ROOT / "data" / "sample"
 SEEDS = PROJECT_ROOT / "dbt_project" / "seeds"
 

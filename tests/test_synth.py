@@ -555,6 +555,7 @@ def test_realistic_rev603_total_is_net_of_offsets(realistic):
 # --- scale -----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_twenty_thousand_entries(tmp_path):
     started = time.perf_counter()
     r = generate(tmp_path / "big", entries=20_000, seed=3)

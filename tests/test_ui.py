@@ -19,6 +19,8 @@ from pipelines.cli import main
 from tests.conftest import PROJECT_ROOT
 from tests.test_export_gate import AS_OF, _landing
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--headless",

@@ -19,6 +19,8 @@ from pipelines.ingest.assets import ingest_assets, ingest_checks
 from pipelines.resources import PipelineResource
 from tests.conftest import ES003_HEADERS, csv_text, entry_number, es003_row, write
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 BAD_CHECK = entry_number("AB2", 6)[:-1] + str((int(entry_number("AB2", 6)[-1]) + 1) % 10)
 GOOD = [es003_row(entry_number("AB1", 10 + i), line=1, ordinal=1) for i in range(3)]
 

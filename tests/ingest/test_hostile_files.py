@@ -27,6 +27,8 @@ from pipelines.resources import PipelineResource
 from pipelines.settings import load_settings
 from tests.conftest import ES003_HEADERS, csv_text, entry_number, es003_row, write
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 LIMIT = load_settings().max_record_bytes  # the configured record limit (4 MiB by default)
 SECRET = "TOP-SECRET first line of a file outside the landing folder"
 

@@ -24,6 +24,8 @@ from pipelines.cli import main
 from pipelines.settings import load_settings
 from tests.conftest import PROJECT_ROOT, copy_sample_exports, write
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 SAMPLE = PROJECT_ROOT / "data" / "sample"
 SECRET = "TOP-SECRET first line of a file outside the landing folder"
 

@@ -14,6 +14,8 @@ from pipelines.ingest.assets import ingest_assets
 from pipelines.warehouse.connection import WarehouseLockedError, open_warehouse
 from tests.conftest import ES003_HEADERS
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 BAD_DATE_ROW = 123_456  # 1-based data row with an impossible date
 SHORT_ROW = 400_000  # 1-based data row cut short (missing columns)
 

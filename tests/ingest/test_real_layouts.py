@@ -18,6 +18,8 @@ from pipelines.cli import main
 from pipelines.ingest.assets import ingest_assets, ingest_checks
 from tests.conftest import entry_number, write
 
+pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
+
 # ES-022, "Main Report" (docs/DOMAIN.md section 8, in order). No submission date, no error text, no total.
 ES022_HEADER = [
     "Claim Number",

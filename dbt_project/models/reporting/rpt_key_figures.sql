@@ -1,3 +1,5 @@
+-- noqa: disable=AL03
+-- (the rows of a union take the names of its first branch; the later branches' expressions stay unnamed)
 -- The figures people look at first, one row each: what the run report's summary, the command line's summary and
 -- the Dagster UI's plots (materialization metadata of the mart named in `mart`) show. One home for them: the
 -- presenters only format. Money is DECIMAL; counts are whole numbers in the same column.

@@ -1,3 +1,5 @@
+-- noqa: disable=AL03
+-- (the rows of a union take the names of its first branch; the later branches' expressions stay unnamed)
 -- One row per entry and CAPE rule in force on the as_of date: pass, fail or unknown, and what that means for the
 -- entry (ineligible, needs_review, warning). The rules, their dates, CBP's error texts and what an unknown does
 -- (when_unknown: review or file_with_warning) are rows of the seed cape_rules; the entry types accepted on a date

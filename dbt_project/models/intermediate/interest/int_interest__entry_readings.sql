@@ -1,3 +1,5 @@
+-- noqa: disable=AL03
+-- (the rows of a union take the names of its first branch; the later branches' expressions stay unnamed)
 -- Per refundable entry: the interest under every method and reading, unrounded (exact products principal x
 -- factor, DECIMAL(38,20)) and rounded to cents once (DECIMAL(18,2)), with the worst status of the rates each figure uses.
 --
