@@ -25,9 +25,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.export.cape_files import recover_exports, write_export
-from pipelines.publish.analyst_copy import PUBLISHED_DB, PUBLISHED_MANIFEST, recover_published
+from pipelines.export.cape_files import write_export
+from pipelines.publish.analyst_copy import PUBLISHED_DB
 from pipelines.run.lock import current_holder, lock_path, read_holder
+from pipelines.run.recovery import PUBLISHED_MANIFEST, recover_exports, recover_published
 from tests.conftest import PROJECT_ROOT, wait_for_dbt_to_build
 from tests.test_export_gate import AS_OF, _landing
 from tests.test_run_lock import hold

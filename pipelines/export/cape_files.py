@@ -7,7 +7,7 @@ writes, by default). Every file's text is built by DuckDB in one set-based query
 One folder per as_of date, replaced as a whole (``pipelines/run/folder_swap.py``): re-running the same day replaces
 the day's set. The register ``export.exported_entries`` (entry -> file) and ``export.export_sets`` (the day's
 manifest and its sha256) commit in one transaction before the folder is swapped in, so the register and the
-files never disagree once ``recover_exports`` has run (every run starts with it).
+files never disagree once ``recover_exports`` (``pipelines/run/recovery.py``) has run: every run starts with it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.run import folder_swap
+from pipelines.run.recovery import EXPORT_MANIFEST, recover_export_folder
 
 HEADER = "Entry Number"
 MAX_ROWS = 9_999
@@ -52,10 +53,6 @@ def rules_version(con: duckdb.DuckDBPyConnection) -> str | None:
 def _safe(name: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9-]", "_", name)
     return safe if safe == name else f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def write_export(
@@ -202,49 +199,6 @@ def ensure_export_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def committed_manifests(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """as_of (ISO) -> sha256 of the manifest the register committed for that day's folder."""
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'export' and table_name = 'export_sets'"
-    ).fetchone()[0]
-    if not exists:
-        return {}
-    rows = con.execute("select as_of_date, manifest_sha256 from export.export_sets").fetchall()
-    return {d.isoformat(): sha for d, sha in rows}
-
-
-def recover_export_folder(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[str]:
-    """Finish or roll back a half-done swap of one day's folder, as the register decides."""
-    return _recover(out_dir, committed_manifests(con))
-
-
-def recover_exports(exports_dir: Path, warehouse: Path) -> list[str]:
-    """Every half-done swap under ``exports_dir``: a staged set whose manifest the register committed is swapped
-    in, any other staged set is dropped (the register does not know it). Reads the register only when needed."""
-    pending = folder_swap.leftovers(exports_dir)
-    if not pending:
-        return []
-    committed: dict[str, str] = {}
-    if warehouse.exists():
-        con = duckdb.connect(str(warehouse), read_only=True)
-        try:
-            committed = committed_manifests(con)
-        finally:
-            con.close()
-    done = []
-    for final in sorted(pending):
-        done += _recover(final, committed)
-    return done
-
-
-def _recover(final: Path, committed: dict[str, str]) -> list[str]:
-    def is_committed(stage: Path) -> bool:
-        manifest = stage / "manifest.json"
-        return manifest.exists() and committed.get(final.name) == _sha256(manifest)
-
-    return folder_swap.recover(final, is_committed)
-
-
 def file_names(declarations: list[tuple[str, str]]) -> dict[str, str]:
     """declaration id -> upload file name ``cape_<group>_<nnn>.csv``, unique (also ignoring case).
 
@@ -275,7 +229,7 @@ def _text(v) -> str | None:
 def _write_manifest(stage: Path, manifest: dict) -> bytes:
     """manifest.json (what the register stores) and manifest.md (for people), into the staging folder."""
     body = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
-    folder_swap.write_durably(stage / "manifest.json", body)
+    folder_swap.write_durably(stage / EXPORT_MANIFEST, body)
     lines = [
         f"# CAPE upload files, as of {manifest['as_of']}",
         "",

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.ingest.headers import Refusal, looks_like_header
+from pipelines.ingest.limits import Limits
 from pipelines.ingest.records import head_records
 from pipelines.settings import Settings
 
@@ -257,6 +258,15 @@ def xlsx_to_csv(lf: LandingFile, sheet: str, out: Path, settings: Settings, widt
     return out
 
 
+def _check_workbook(limits: Limits, zf) -> None:
+    """A workbook's parts pass the archive limits before openpyxl opens it."""
+    limits.check_archive(zf, "workbook")
+    for info in zf.infolist():
+        refusal = limits.check_member(info)
+        if refusal is not None:
+            raise Refusal(refusal.code, f"workbook part {display_name(info.filename)}: {refusal}")
+
+
 @contextmanager
 def _workbook(lf: LandingFile, settings: Settings):
     """The workbook, opened read-only after its parts passed the archive limits (an .xlsx is a ZIP archive)."""
@@ -264,11 +274,9 @@ def _workbook(lf: LandingFile, settings: Settings):
 
     import openpyxl
 
-    from pipelines.ingest.archive import Limits
-
     with open_regular(lf.path) as f:
         try:
-            Limits.of(settings).check_workbook(zipfile.ZipFile(f))
+            _check_workbook(Limits.of(settings), zipfile.ZipFile(f))
             f.seek(0)
             wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
         except Refusal:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.archive import Limits, expand
+from pipelines.ingest.archive import expand
 from pipelines.ingest.files import (
     ARCHIVE_SUFFIXES,
     Header,
@@ -37,6 +37,7 @@ from pipelines.ingest.files import (
     xlsx_to_csv,
 )
 from pipelines.ingest.headers import Match, Refusal, classify
+from pipelines.ingest.limits import Limits
 from pipelines.ingest.parse_sql import entry_check_sql, parse_expression
 from pipelines.ingest.records import copy_records
 from pipelines.settings import Settings

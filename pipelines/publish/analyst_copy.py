@@ -26,9 +26,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines.run import folder_swap
+from pipelines.run.recovery import PUBLISHED_MANIFEST, recover_published
 
 PUBLISHED_DB = "refunds_analytics.duckdb"  # not named like a schema (a known pitfall of this stack)
-PUBLISHED_MANIFEST = "published.json"
 # The oldest storage format DuckDB 2.0 writes: asked for anything from 'v0.9.0' to 'v1.1.0', it writes storage number
 # 64 with the serialization it labels "v1.0.0+", which DuckDB 0.10.3 and later read (0.10.0-0.10.2 do not). v1.2.0 is
 # number 65 (1.2 and later only), v1.3.0 66, v1.4.0 67 (1.4 and later), v1.5.0 68, v2.0.0 69. The marts' types
@@ -73,15 +73,6 @@ def publish(
         raise
     folder_swap.swap_in(stage, out_dir, token)
     return Published(out_dir / PUBLISHED_DB, out_dir / "parquet", counts)
-
-
-def recover_published(out_dir: Path) -> list[str]:
-    """Finish or roll back a half-done swap of the published folder.
-
-    The current folder is renamed away only once the new one is complete, so a complete staging folder with no
-    current folder is the new set mid-swap: it goes in. Any other staging folder is dropped.
-    """
-    return folder_swap.recover(out_dir, lambda stage: not out_dir.exists() and (stage / PUBLISHED_MANIFEST).exists())
 
 
 def _copy(warehouse: Path, stage: Path, schemas: tuple[str, ...], duckdb_config: dict | None) -> dict[str, int]:

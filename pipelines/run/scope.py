@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.run.context import RunContext, parse_as_of
 from pipelines.run.lock import Holder, RunLock
+from pipelines.run.recovery import recover_outputs
 from pipelines.settings import Settings
 
 if TYPE_CHECKING:  # dagster is imported by the run itself: the lock is taken before that costs a second
@@ -72,15 +73,6 @@ def run_scope(
                 scope.report = _report(settings, run_id, run, scope.instance, raised, started, log)
     finally:
         lock.release()
-
-
-def recover_outputs(settings: Settings) -> list[str]:
-    """Finish or roll back the swaps a crash left half-done, so the register, the exports and the published copy
-    agree before the run does anything else."""
-    from pipelines.export.cape_files import recover_exports
-    from pipelines.publish.analyst_copy import recover_published
-
-    return recover_exports(settings.exports_dir, settings.warehouse_path) + recover_published(settings.published_dir)
 
 
 def _report(settings, run_id, run, instance, raised, started, log) -> Path | None:
