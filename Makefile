@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 SAMPLE_AS_OF ?= $(shell cat data/sample/truth/as_of.txt 2>/dev/null || echo 2026-11-20)
 
-# Older DuckDB clients the analysts' copy must open (README, For analysts): the oldest that reads it and the last
+# Older DuckDB clients the analysts' copy must open (docs/ANALYSTS.md): the oldest that reads it and the last
 # release of every later minor line; each in its own virtual environment under .tools/, made once (make test).
 DUCKDB_CLIENTS := 0.10.3 1.0.0 1.1.3 1.2.2 1.3.2 1.4.4 1.5.6
 
@@ -33,6 +33,11 @@ $(VENV)/.installed: pyproject.toml uv.lock requirements.lock.txt
 
 prepare: setup
 	@$(BIN)/refunds prepare
+
+# docs/MART_CATALOG.md from the dbt YAML of the marts: run it after editing a model's YAML (a test compares them).
+.PHONY: catalog
+catalog: setup
+	@$(BIN)/python -m pipelines.reports.catalog
 
 # The sample is a synthetic world dated SAMPLE_AS_OF: run as of that date even on a clock that has not reached it.
 run: setup

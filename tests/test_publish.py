@@ -1,4 +1,4 @@
-"""The analysts' copy: published after each successful run, readable by every DuckDB client the README names (real
+"""The analysts' copy: published after each successful run, readable by every DuckDB client the docs name (real
 older clients, installed by `make duckdb-clients` into .tools/), with the marts' comments; every SQL query of the
 README and docs/ runs on it under the oldest of them; and an analyst holding it open neither blocks the pipeline
 nor is broken by the next publish (two real processes)."""
@@ -22,7 +22,7 @@ from tests.test_export_gate import AS_OF, _landing
 
 pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
 
-# The clients the Makefile installs (one list: the README names the same ones, a test below checks it).
+# The clients the Makefile installs (one list: docs/ANALYSTS.md names the same ones, a test below checks it).
 DUCKDB_CLIENTS = re.search(r"^DUCKDB_CLIENTS := (.+)$", (PROJECT_ROOT / "Makefile").read_text(), re.M).group(1).split()
 OLDEST_CLIENT = DUCKDB_CLIENTS[0]
 STORAGE_NUMBER_OLDEST = 64  # the header's storage version number that DuckDB 0.10.3 to 2.0 all read
@@ -154,11 +154,15 @@ def test_the_copy_is_in_the_oldest_storage_format_with_every_comment(published):
         assert in_warehouse[0] == in_warehouse[1] > 400, "every mart column is described"
 
 
-def test_the_readme_names_exactly_the_tested_clients():
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    named = re.search(r"tested with DuckDB ([0-9., and]+)", readme)
-    assert named, "the README says which DuckDB clients open the published copy"
+def test_the_docs_name_exactly_the_tested_clients():
+    """docs/ANALYSTS.md lists the clients tested here; it and the README name the oldest as the first that opens it."""
+    analysts = (PROJECT_ROOT / "docs" / "ANALYSTS.md").read_text(encoding="utf-8")
+    named = re.search(r"tested with DuckDB ([0-9., and]+)", analysts)
+    assert named, "docs/ANALYSTS.md says which DuckDB clients open the published copy"
     assert re.findall(r"[0-9]+\.[0-9]+\.[0-9]+", named.group(1)) == [*DUCKDB_CLIENTS, duckdb.__version__]
+    for doc in ("README.md", "docs/ANALYSTS.md"):
+        oldest = re.findall(r"DuckDB ([0-9.]+[0-9]) and every later release", (PROJECT_ROOT / doc).read_text("utf-8"))
+        assert oldest and set(oldest) == {OLDEST_CLIENT}, f"{doc} names the oldest client that opens the copy"
 
 
 WAREHOUSE_MARK = "<!-- query: warehouse -->"

@@ -460,7 +460,7 @@ GATE_CHECKS = {
     "refundable_amounts_valid",
     "ledger_reconciles",
     "ledger_expectations",
-}  # the README's gate table
+}  # the gate table of docs/AUDITORS.md
 
 
 def test_a_blocked_run_says_at_the_top_what_stopped_it_and_that_nothing_was_exported(blocked):
