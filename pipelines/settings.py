@@ -1,8 +1,8 @@
 """Settings: one YAML file (``refunds.yaml`` at the project root, or the file named by REFUNDS_SETTINGS).
 
 Paths in the file are relative to the file's folder. Environment variables override single values so that the
-command line, tests and CI can point the pipeline elsewhere without editing the file:
-REFUNDS_LANDING_DIR, REFUNDS_WAREHOUSE, REFUNDS_DATA_DIR.
+command line, tests and CI can point the pipeline elsewhere without editing the file (``ENV_OVERRIDES``: one
+variable per path setting, e.g. REFUNDS_LANDING_DIR, REFUNDS_WAREHOUSE).
 """
 
 from __future__ import annotations
