@@ -416,6 +416,8 @@ def _materialized(step) -> str:
     if "database" in meta:  # the published copy
         tables = str(meta.get("tables", "")).count("\n") - 1
         return f"analysts' copy: {max(tables, 0)} tables"
+    if "site" in meta:  # the dbt docs site
+        return f"dbt docs site: {meta['bytes']:,} bytes, opens offline"
     if len(keys) > 3:  # dbt
         layers: dict[str, int] = {}
         for key in keys:
