@@ -44,8 +44,9 @@ unknown_statuses as (
     select
         entry_summary_number,
         count(*) as unknown_status_count,
-        {{ dbt.listagg("cape_declaration_number || ': ' || cape_entry_status", "'; '", 'order by cape_declaration_number') }}
-            as unknown_statuses
+        {{ dbt.listagg(
+            "cape_declaration_number || ': ' || cape_entry_status", "'; '", 'order by cape_declaration_number'
+        ) }} as unknown_statuses
     from cape_entries
     where cape_status_meaning is null
     group by entry_summary_number

@@ -32,7 +32,10 @@ programs as (
     select
         entry_summary_number,
         {{ dbt.listagg('program', "','", 'order by program') }} as ieepa_programs
-    from (select distinct entry_summary_number, program from tariff_rows where program is not null) as p
+    from (
+        select distinct entry_summary_number, program from tariff_rows
+        where program is not null
+    ) as p
     group by entry_summary_number
 
 ),

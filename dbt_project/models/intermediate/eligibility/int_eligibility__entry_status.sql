@@ -32,7 +32,8 @@ psc_errors as (
 
 not_passed as (
 
-    select * from rule_results where outcome <> 'pass'
+    select * from rule_results
+    where outcome <> 'pass'
 
 ),
 
@@ -63,7 +64,10 @@ cbp_texts as (
     select
         entry_summary_number,
         {{ dbt.listagg('cbp_error_text', "'; '", 'order by cbp_error_text') }} as cbp_error_texts
-    from (select distinct entry_summary_number, cbp_error_text from not_passed where cbp_error_text is not null) as t
+    from (
+        select distinct entry_summary_number, cbp_error_text from not_passed
+        where cbp_error_text is not null
+    ) as t
     group by entry_summary_number
 
 ),
@@ -100,7 +104,7 @@ assessed as (
         cast({{ dbt.dateadd('day', var('psc_window_days'), 'e.entry_date') }} as date) as psc_window_end,
         case
             when coalesce(r.is_already_accepted, false) then '864'
-            when e.entry_type_code in ('{{ var("psc_blocked_entry_types") | join("', '") }}') then 'F883'
+            when e.entry_type_code in ({{ quoted_list(var('psc_blocked_entry_types')) }}) then 'F883'
         end as psc_block_code,
         -- a court action (28 U.S.C. 1581(i)) within court_action_years, counted from the liquidation (INFERRED)
         cast({{ dbt.dateadd('year', var('court_action_years'), 'l.liquidation_date') }} as date)

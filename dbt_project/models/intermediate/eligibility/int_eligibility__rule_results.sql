@@ -38,8 +38,8 @@ inputs as (
     select
         f.*,
         t.accepted as entry_type_accepted,
-        f.entry_type_code in ('{{ var("recon_accepted_entry_types") | join("', '") }}') as is_recon_accepted_type,
-        {{ dbt.datediff('f.liquidation_date', as_of_date(), 'day') }} as days_since_liquidation,
+        f.entry_type_code in ({{ quoted_list(var('recon_accepted_entry_types')) }}) as is_recon_accepted_type,
+        {{ dbt.datediff('f.liquidation_date', as_of_date(), 'day') | trim }} as days_since_liquidation,
         coalesce(f.phase3_from <= {{ as_of_date() }}, false) as is_phase3_open
     from facts as f
     left join entry_types_in_force as t on f.entry_type_code = t.entry_type_code

@@ -136,7 +136,8 @@ entry_holds as (
     from (
         select entry_summary_number, refund_number from rev615
         union
-        select entry_summary_number, refund_number from es022 where refund_number is not null
+        select entry_summary_number, refund_number from es022
+        where refund_number is not null
     ) as e
     inner join {{ ref('int_refunds__ach_holds') }} as h on e.refund_number = h.refund_number
     group by e.entry_summary_number
@@ -145,11 +146,14 @@ entry_holds as (
 
 entries as (
 
-    select entry_summary_number from es701 where recency = 1
+    select entry_summary_number from es701
+    where recency = 1
     union
-    select entry_summary_number from es022 where recency = 1
+    select entry_summary_number from es022
+    where recency = 1
     union
-    select entry_summary_number from rev615 where recency = 1
+    select entry_summary_number from rev615
+    where recency = 1
 
 ),
 

@@ -20,7 +20,7 @@ quarters as (
 span as (
 
     -- the longest period the rate table can cover
-    select {{ dbt.datediff('min(quarter_start)', 'max(next_quarter_start)', 'day') }} as max_days
+    select {{ dbt.datediff('min(quarter_start)', 'max(next_quarter_start)', 'day') | trim }} as max_days
     from {{ ref('int_interest__rate_quarters') }}
 
 ),

@@ -1,7 +1,8 @@
 -- noqa: disable=AL03
 -- (the rows of a union take the names of its first branch; the later branches' expressions stay unnamed)
 -- Per refundable entry: the interest under every method and reading, unrounded (exact products principal x
--- factor, DECIMAL(38,20)) and rounded to cents once (DECIMAL(18,2)), with the worst status of the rates each figure uses.
+-- factor, DECIMAL(38,20)) and rounded to cents once (DECIMAL(18,2)), with the worst status of the rates each
+-- figure uses.
 --
 -- Methods (docs/DOMAIN.md section 5): cbp_daily_compound (what CBP owes: daily compounding, balance carried across
 -- quarters), simple (the same daily rates, not compounded) and vendor_quarter_tier (simple interest, a corporate
@@ -116,7 +117,7 @@ located as (
         cast({{ dbt.date_trunc('quarter', 'start_date') }} as date) as start_quarter_start,
         -- the quarter holding the last day that earns interest (the end date itself does not)
         cast({{ dbt.date_trunc('quarter', dbt.dateadd('day', -1, 'end_date')) }} as date) as last_quarter_start,
-        {{ dbt.datediff('start_date', 'end_date', 'day') }} as part_days
+        {{ dbt.datediff('start_date', 'end_date', 'day') | trim }} as part_days
     from parts
     where start_date < end_date
 
@@ -132,7 +133,7 @@ grown_parts as (
         l.start_quarter_start,
         l.last_quarter_start,
         -- quarters the part touches (its segments in fct_interest_segments)
-        cast({{ dbt.datediff('l.start_quarter_start', 'l.last_quarter_start', 'month') }} / 3 as integer) + 1
+        cast({{ dbt.datediff('l.start_quarter_start', 'l.last_quarter_start', 'month') | trim }} / 3 as integer) + 1
             as segment_count,
         case
             when l.start_quarter_start = l.last_quarter_start then same.growth_factor
@@ -169,7 +170,7 @@ grown_parts as (
         on l.start_quarter_start <> l.last_quarter_start
         and l.rate_column = tail.rate_column
         and l.last_quarter_start = tail.quarter_start
-        and {{ dbt.datediff('l.last_quarter_start', 'l.end_date', 'day') }} = tail.days
+        and {{ dbt.datediff('l.last_quarter_start', 'l.end_date', 'day') | trim }} = tail.days
 
 ),
 
@@ -243,7 +244,7 @@ joined as (
         p.is_corporate,
         p.cbp_principal_amount,
         p.rate_column,
-        {{ dbt.datediff('p.deposit_date', 'p.end_date', 'day') }} as period_days,
+        {{ dbt.datediff('p.deposit_date', 'p.end_date', 'day') | trim }} as period_days,
         p.end_date <= p.deposit_date as is_empty_period,
         p.interest_suspended_days,
         coalesce(c.segment_count, 0) as segment_count,
@@ -328,11 +329,16 @@ exact as (
 status_names as (
 
     select 0 as status_rank, 'CONFIRMED' as status_name
-    union all select 1, 'SECONDARY'
-    union all select 2, 'INFERRED'
-    union all select 3, 'UNVERIFIED'
-    union all select 4, 'ASSUMED'
-    union all select 5, 'UNKNOWN'
+    union all
+    select 1, 'SECONDARY'
+    union all
+    select 2, 'INFERRED'
+    union all
+    select 3, 'UNVERIFIED'
+    union all
+    select 4, 'ASSUMED'
+    union all
+    select 5, 'UNKNOWN'
 
 )
 

@@ -73,7 +73,7 @@ first_leg as (
     inner join factors as d
         on q.rate_column = d.rate_column
         and q.quarter_start = d.quarter_start
-        and d.days < q.quarter_days
+        and q.quarter_days > d.days
     inner join factors as f
         on q.rate_column = f.rate_column
         and q.quarter_start = f.quarter_start

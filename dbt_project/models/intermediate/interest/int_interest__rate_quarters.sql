@@ -48,7 +48,7 @@ unpivoted as (
 last_quarter as (
 
     select * from unpivoted
-    where quarter_start = (select max(quarter_start) from rates)
+    where quarter_start = (select max(r.quarter_start) from rates as r)
 
 ),
 
@@ -119,7 +119,7 @@ final as (
         quarter_start,
         quarter_end,
         next_quarter_start,
-        {{ dbt.datediff('quarter_start', 'next_quarter_start', 'day') }} as quarter_days,
+        {{ dbt.datediff('quarter_start', 'next_quarter_start', 'day') | trim }} as quarter_days,
         -- position of the quarter in the table (1 = earliest): numbers the segments of a period
         dense_rank() over (order by quarter_start) as quarter_index,
         rate_column,

@@ -10,8 +10,7 @@
 --   time) stands in, flagged: the release happened on or before it. Still held: no end date.
 -- Returns dated after the as_of date have not happened yet.
 
-{%- set released = var('refund_ach_released_statuses') %}
-{%- set released_list %}{% for s in released %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}{% endset %}
+{%- set released_list = quoted_list(var('refund_ach_released_statuses')) %}
 
 with
 

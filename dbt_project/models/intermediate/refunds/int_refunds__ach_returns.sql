@@ -38,7 +38,7 @@ select
     ach_return_reason as latest_return_reason,
     refund_hold_status as latest_hold_status,
     coalesce(
-        refund_hold_status in ({% for s in released %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}),
+        refund_hold_status in ({{ quoted_list(released) }}),
         false
     ) as is_released,
     -- when the export showing the latest status was saved (the reports date no release: see int_refunds__ach_holds)

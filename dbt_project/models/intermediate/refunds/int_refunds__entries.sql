@@ -90,7 +90,8 @@ from_es022 as (
     ) as e
     where recency = 1
       and not exists (
-          select 1 from rev615 as r where r.entry_summary_number = e.entry_summary_number
+          select 1 from rev615 as r
+          where r.entry_summary_number = e.entry_summary_number
       )
 
 ),

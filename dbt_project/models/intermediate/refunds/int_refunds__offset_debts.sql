@@ -210,7 +210,7 @@ select
     f.dispute_filed_on,
     f.dispute_reference,
     f.review_note,
-    {{ dbt.datediff('f.last_offset_date', as_of_date(), 'day') }} as days_since_last_offset,
+    {{ dbt.datediff('f.last_offset_date', as_of_date(), 'day') | trim }} as days_since_last_offset,
     {{ as_of_date() }} as as_of_date
 from step_flags as f
 left join open_steps as o on f.debt_key = o.debt_key

@@ -24,7 +24,7 @@ select
     cast(
         sum(
             case
-                when offset_type_code not in ('{{ identified_types | join("', '") }}') then offset_amount else 0
+                when offset_type_code not in ({{ quoted_list(identified_types) }}) then offset_amount else 0
             end
         ) as decimal(18, 2)
     ) as offset_unidentified_amount

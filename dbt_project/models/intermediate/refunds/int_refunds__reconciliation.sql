@@ -246,7 +246,9 @@ final as (
     select
         b.*,
         cast(
-            {% for name, position in buckets %}{{ name }}_amount{% if not loop.last %} + {% endif %}{% endfor %}
+            {%- for name, position in buckets %}
+            {% if not loop.first %}    + {% endif %}{{ name }}_amount
+            {%- endfor %}
             as decimal(18, 2)
         ) as buckets_total_amount,
         coalesce(x.variance_reasons, '') as variance_reasons,

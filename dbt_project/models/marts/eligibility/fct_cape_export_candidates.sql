@@ -74,7 +74,7 @@ candidates as (
     select p.*
     from plan as p
     where {{ re_export() }}
-        or p.entry_summary_number not in (select entry_summary_number from pending)
+        or p.entry_summary_number not in (select pe.entry_summary_number from pending as pe)
 
 )
 

@@ -85,8 +85,8 @@ split as (
     inner join periods as p on pt.entry_summary_number = p.entry_summary_number
     inner join rate_quarters as q
         on pt.rate_column = q.rate_column
-        and q.quarter_start < pt.end_date
-        and q.next_quarter_start > pt.start_date
+        and pt.end_date > q.quarter_start
+        and pt.start_date < q.next_quarter_start
     where pt.start_date < pt.end_date
 
 ),
@@ -95,7 +95,7 @@ counted as (
 
     select
         *,
-        {{ dbt.datediff('segment_start_date', 'segment_end_date', 'day') }} as days,
+        {{ dbt.datediff('segment_start_date', 'segment_end_date', 'day') | trim }} as days,
         row_number() over (partition by entry_summary_number order by segment_start_date) as segment_number,
         -- days without interest since the previous segment (or the deposit date): a hold
         {{ dbt.datediff(

@@ -307,7 +307,7 @@ ranked as (
         a.next_action,
         coalesce(i.chase_with_override, a.chase_with) as chase_with,
         a.basis_status,
-        row_number() over (order by i.amount desc, a.sort_order, i.subject_id) as item_rank
+        row_number() over (order by i.amount desc, a.sort_order asc, i.subject_id asc) as item_rank
     from items as i
     left join actions as a on i.reason_code = a.reason_code
 
@@ -331,7 +331,7 @@ select
     cape_declaration_number,
     debt_key,
     opened_on,
-    {{ dbt.datediff('opened_on', as_of_date(), 'day') }} as days_open,
+    {{ dbt.datediff('opened_on', as_of_date(), 'day') | trim }} as days_open,
     act_by,
     {{ as_of_date() }} as as_of_date,
     -- the reference data and settings this row was decided by (macros/rules_version.sql)

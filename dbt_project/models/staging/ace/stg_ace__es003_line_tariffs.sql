@@ -73,7 +73,11 @@ renamed as (
 
 deduplicated as (
 
-    {{ newest_per_key('renamed', ['entry_summary_number', 'entry_summary_line_number', 'tariff_ordinal_number'], complete_by=['entry_summary_number']) }}
+    {{ newest_per_key(
+        'renamed',
+        ['entry_summary_number', 'entry_summary_line_number', 'tariff_ordinal_number'],
+        complete_by=['entry_summary_number']
+    ) }}
 
 )
 

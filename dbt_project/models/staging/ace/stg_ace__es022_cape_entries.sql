@@ -1,7 +1,7 @@
 -- ES-022 CAPE Entry Summary Report: one row per (CAPE declaration, entry), newest export wins.
--- Both known layouts land in one raw table (docs/DOMAIN.md section 8); what a layout lacks is derived here, with its basis:
--- the layout found in real exports has no submission date (the declaration is dated by the first export that
--- shows it, an upper bound) and no total (principal + interest). The status is decoded by the seed
+-- Both known layouts land in one raw table (docs/DOMAIN.md section 8); what a layout lacks is derived here, with
+-- its basis: the layout found in real exports has no submission date (the declaration is dated by the first export
+-- that shows it, an upper bound) and no total (principal + interest). The status is decoded by the seed
 -- cape_entry_statuses; a status it does not know stays NULL in cape_status_meaning (state unknown).
 
 -- Built only after the ingest file ledger reconciles (its blocking check gates this model):
