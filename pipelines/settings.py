@@ -56,6 +56,8 @@ class Settings:
     landing_sensor_interval_seconds: int = 60
     # Line ending of the CAPE upload files: CRLF (what Excel's "CSV (Comma delimited)" writes) or LF.
     cape_line_ending: str = "CRLF"
+    # Write the dbt docs site at the end of every successful run (about 10 s); `refunds docs` writes it on demand.
+    dbt_docs_each_run: bool = True
     source_file: Path | None = field(default=None, compare=False)
 
     @property
@@ -99,6 +101,15 @@ ENV_OVERRIDES = {
 
 PATH_KEYS = set(DEFAULTS)
 
+# Switches the environment can set too (true or false), e.g. a test run that does not need the docs site.
+FLAG_OVERRIDES = {"REFUNDS_DBT_DOCS_EACH_RUN": "dbt_docs_each_run"}
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.strip().lower() not in ("true", "false"):
+        raise SettingsError(f"{name} must be true or false, got {value!r}")
+    return value.strip().lower() == "true"
+
 
 def settings_file() -> Path:
     return Path(os.environ.get("REFUNDS_SETTINGS", PROJECT_ROOT / "refunds.yaml")).resolve()
@@ -131,7 +142,7 @@ def _load(path: Path) -> Settings:
         loaded = _read_yaml(path) or {}
         if not isinstance(loaded, dict):
             raise SettingsError(f"{path}: expected a mapping of setting: value at the top level")
-        sections = ("paths", "ingest", "schedule", "export")
+        sections = ("paths", "ingest", "schedule", "export", "publish")
         for section in sections:
             if not isinstance(loaded.get(section, {}), dict):
                 raise SettingsError(f"{path}: section {section!r} must be a mapping of setting: value")
@@ -148,6 +159,9 @@ def _load(path: Path) -> Settings:
             raw = next((os.environ[e] for e, k in ENV_OVERRIDES.items() if k == key and os.environ.get(e)), None)
             raw = raw or values.get(key, DEFAULTS[key])
             resolved[key] = (base / Path(str(raw))).resolve()
+        elif key in FLAG_OVERRIDES.values():
+            env = next((e for e, k in FLAG_OVERRIDES.items() if k == key and os.environ.get(e)), None)
+            resolved[key] = _flag(env, os.environ[env]) if env else values.get(key, True)
         elif key in values:
             resolved[key] = values[key]
     return _validate(Settings(**resolved, source_file=path))
@@ -212,6 +226,8 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError(f"time_zone: unknown time zone {s.time_zone!r} (e.g. America/New_York)") from exc
     if s.cape_line_ending not in ("CRLF", "LF"):
         raise SettingsError(f"cape_line_ending must be CRLF or LF, got {s.cape_line_ending!r}")
+    if not isinstance(s.dbt_docs_each_run, bool):
+        raise SettingsError(f"dbt_docs_each_run must be true or false, got {s.dbt_docs_each_run!r}")
     if not isinstance(s.daily_run_cron, str) or len(s.daily_run_cron.split()) != 5:
         raise SettingsError(f"daily_run_cron must be a 5-field cron expression, got {s.daily_run_cron!r}")
     if s.warehouse_path.stem in ("raw", "staging", "intermediate", "marts", "quarantine", "ingest", "seeds"):

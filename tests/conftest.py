@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,8 @@ def copy_sample_exports(landing: Path, sample: Path = PROJECT_ROOT / "data" / "s
 
 @pytest.fixture(scope="session", autouse=True)
 def _outputs_outside_the_repository(tmp_path_factory):
-    """Runs in tests write their exports and reports under a temporary folder, never into data/, and record their
+    """Runs in tests write their exports and reports under a temporary folder, never into data/, write no dbt docs
+    site unless the test sets REFUNDS_DBT_DOCS_EACH_RUN=true, and record their
     Dagster runs in a throwaway in-memory instance, never in the developer's (the command line's default,
     .dagster_home/, or a DAGSTER_HOME set in the shell). A test that needs a persistent instance sets DAGSTER_HOME
     to a temporary folder itself (a persistent instance costs seconds a run: Dagster writes SQLite per event)."""
@@ -110,6 +112,8 @@ def _outputs_outside_the_repository(tmp_path_factory):
     os.environ["REFUNDS_PUBLISHED_DIR"] = str(out / "published")
     os.environ.pop("DAGSTER_HOME", None)
     os.environ["REFUNDS_DAGSTER_EPHEMERAL"] = "1"
+    # The dbt docs site costs about 10 s a run: written only by the runs of the tests that read it.
+    os.environ["REFUNDS_DBT_DOCS_EACH_RUN"] = "false"
     yield
 
 
@@ -158,3 +162,66 @@ def wait_for_dbt_to_build(run_output, timeout: float = 600) -> None:
     while "START sql table model" not in (log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""):
         assert time.monotonic() < deadline, "dbt never started building"
         time.sleep(0.1)
+
+
+SAMPLE = PROJECT_ROOT / "data" / "sample"
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """The daily run of one world through the command line, in a folder of its own."""
+
+    world: Path  # the world's export files and its truth/
+    root: Path  # landing/, warehouse/, exports/, reports/, published/, dagster_home/
+    warehouse: Path
+    args: list[str]  # the command line that ran it
+    dagster_home: Path  # a persistent instance: the run's materializations and checks stay readable
+
+
+@pytest.fixture(scope="session")
+def sample_runs(tmp_path_factory):
+    """``sample_runs("realistic")``: the bundled sample (its exports in the layouts real exports have), or
+    ``sample_runs("assumed")``: the same world generated in the project's first assumed layouts, each run once per
+    test session, as of the world's date, and shared by the modules that only read it (a full run costs about a
+    minute). Read-only: a test that changes anything works on a copy of ``root``."""
+    runs: dict[str, SampleRun] = {}
+
+    def run(profile: str) -> SampleRun:
+        if profile in runs:
+            return runs[profile]
+        from pipelines.cli import main
+        from synth import generate
+
+        root = tmp_path_factory.mktemp(f"sample_run_{profile}")
+        world = SAMPLE
+        if profile == "assumed":
+            world = root / "world"
+            as_of = dt.date.fromisoformat((SAMPLE / "truth" / "as_of.txt").read_text().strip())
+            generate(world, entries=400, seed=7, as_of=as_of, xlsx_reports=("rev613",), profile="assumed")
+        landing = root / "landing"
+        landing.mkdir()
+        as_of = copy_sample_exports(landing, world)
+        warehouse = root / "warehouse" / "refunds.duckdb"
+        args = ["run", "--input", str(landing), "--as-of", as_of, "--settle", "0", "--warehouse", str(warehouse)]
+        home = root / "dagster_home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", *(f"REFUNDS_{d}_DIR" for d in OUTPUT_DIRS))}
+        os.environ["DAGSTER_HOME"] = str(home)
+        for name in OUTPUT_DIRS:
+            os.environ[f"REFUNDS_{name}_DIR"] = str(root / name.lower())
+        try:
+            assert main(args) == 0
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        runs[profile] = SampleRun(world, root, warehouse, args, home)
+        return runs[profile]
+
+    return run
+
+
+OUTPUT_DIRS = ("EXPORTS", "REPORTS", "PUBLISHED")

@@ -22,7 +22,6 @@ import csv
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 from decimal import ROUND_HALF_UP, Decimal, getcontext
@@ -782,21 +781,9 @@ def _truth(name: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    from pipelines.cli import main
-
-    root = tmp_path_factory.mktemp("interest_sample")
-    landing = root / "landing"
-    landing.mkdir()
-    for row in _truth("files.csv"):
-        target = landing / row["file_name"]
-        shutil.copyfile(SAMPLE / row["file_name"], target)
-        stamp = dt.datetime.fromisoformat(row["exported_at"]).timestamp()  # the export time (git drops it)
-        os.utime(target, (stamp, stamp))
-    warehouse = root / "warehouse" / "refunds.duckdb"
-    as_of = (SAMPLE / "truth" / "as_of.txt").read_text().strip()
-    assert main(["run", "--input", str(landing), "--as-of", as_of, "--settle", "0", "--warehouse", str(warehouse)]) == 0
-    return warehouse
+def sample(sample_runs) -> Path:
+    """The session's run of the bundled sample through the command line (shared, read-only)."""
+    return sample_runs("realistic").warehouse
 
 
 def test_sample_every_refundable_entry_has_its_interest(sample):

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 from collections import defaultdict
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.cli import main
-from synth import generate
-from tests.conftest import PROJECT_ROOT, copy_sample_exports
+from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
 
@@ -46,15 +44,14 @@ OFFSET_BUCKET = {
 
 
 @pytest.fixture(scope="module", params=["realistic", "assumed"])
-def world(request, tmp_path_factory):
+def profile(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def world(sample_runs, profile) -> Path:
     """The bundled sample (realistic profile), or the same world generated in the assumed layouts."""
-    if request.param == "realistic":
-        return SAMPLE
-    folder = tmp_path_factory.mktemp("assumed_world")
-    generate(
-        folder, entries=400, seed=7, as_of=dt.date.fromisoformat(AS_OF), xlsx_reports=("rev613",), profile="assumed"
-    )
-    return folder
+    return sample_runs(profile).world
 
 
 def _truth(name: str, world=SAMPLE) -> list[dict]:
@@ -71,17 +68,9 @@ def _rev603_without_offset_columns(world) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def warehouse(world, tmp_path_factory):
-    root = tmp_path_factory.mktemp("refund_reconciliation")
-    landing = root / "landing"
-    landing.mkdir()
-    copy_sample_exports(landing, world)  # with their export times: they decide which export is newer
-    os.environ["REFUNDS_EXPORTS_DIR"] = str(root / "exports")
-    os.environ["REFUNDS_REPORTS_DIR"] = str(root / "reports")
-    path = root / "warehouse" / "refunds.duckdb"
-    args = ["run", "--input", str(landing), "--as-of", AS_OF, "--settle", "0", "--warehouse", str(path)]
-    assert main(args) == 0
-    return path
+def warehouse(sample_runs, profile) -> Path:
+    """The session's run of the world through the command line (shared, read-only)."""
+    return sample_runs(profile).warehouse
 
 
 def _rows(warehouse, sql: str) -> list[dict]:

@@ -67,6 +67,7 @@ def built(tmp_path_factory):
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
+    os.environ["REFUNDS_DBT_DOCS_EACH_RUN"] = "true"  # this run's dbt docs site is tested below
     started = dt.datetime.now(dt.UTC)
     args = ["run", "--input", str(landing), "--as-of", AS_OF, "--settle", "0", "--warehouse", str(warehouse)]
     try:
@@ -353,7 +354,8 @@ def test_no_check_is_ever_cut_off_and_the_gate_comes_first(built, tmp_path):
 
 def test_report_is_written_atomically(built, tmp_path, monkeypatch):
     warehouse, out_dir, run, _, report, _ = built
-    assert sorted(p.name for p in out_dir.iterdir() if p.is_file()) == [REPORT_NAME], "no temporary file left"
+    # the run's folder holds its report and its log (refunds run), and no temporary file
+    assert sorted(p.name for p in out_dir.iterdir() if p.is_file()) == ["run.log", REPORT_NAME]
     if os.name == "posix":
         assert report.stat().st_mode & 0o044 == 0o044, "readable by auditors, not only by the pipeline's user"
     # A crash at the rename leaves the previous report as it was, and no temporary file.

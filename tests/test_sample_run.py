@@ -7,19 +7,20 @@ reconciles with what the generator wrote, the deduplicated IEEPA duty per entry 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import os
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterInstance, materialize
 
-from pipelines.cli import main
+from pipelines.ingest.assets import ingest_assets, ingest_checks
+from pipelines.resources import PipelineResource
 from pipelines.transform.dbt import ieepa_dbt_assets
 from pipelines.warehouse.layouts import REPORTS
-from synth import generate
-from tests.conftest import PROJECT_ROOT, copy_sample_exports
+from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
 
@@ -33,32 +34,24 @@ def _truth(name: str, world=SAMPLE) -> list[dict]:
 
 
 @pytest.fixture(scope="module", params=["realistic", "assumed"])
-def world(request, tmp_path_factory):
-    """The bundled sample (realistic profile), or the same world generated in the assumed layouts."""
-    if request.param == "realistic":
-        return SAMPLE
-    folder = tmp_path_factory.mktemp("assumed_world")
-    as_of = dt.date.fromisoformat((SAMPLE / "truth" / "as_of.txt").read_text().strip())
-    generate(folder, entries=400, seed=7, as_of=as_of, xlsx_reports=("rev613",), profile="assumed")
-    return folder
+def profile(request) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def sample_run(world, tmp_path_factory):
-    root = tmp_path_factory.mktemp("sample_run")
-    landing = root / "landing"
-    landing.mkdir()
-    as_of = copy_sample_exports(landing, world)
-    warehouse = root / "warehouse" / "refunds.duckdb"
-    args = ["run", "--input", str(landing), "--as-of", as_of, "--settle", "0", "--warehouse", str(warehouse)]
-    # A persistent Dagster instance, as in production, so the run's materializations can be read back.
-    home = root / "dagster_home"
-    home.mkdir()
+def world(sample_runs, profile) -> Path:
+    """The bundled sample (realistic profile), or the same world generated in the assumed layouts."""
+    return sample_runs(profile).world
+
+
+@pytest.fixture(scope="module")
+def sample_run(sample_runs, profile):
+    """The session's run of the world (shared, read-only), with its Dagster instance the current one."""
+    run = sample_runs(profile)
     previous_home = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ["DAGSTER_HOME"] = str(run.dagster_home)
     try:
-        assert main(args) == 0
-        yield warehouse, args
+        yield run.warehouse, run
     finally:
         if previous_home is None:
             os.environ.pop("DAGSTER_HOME", None)
@@ -113,11 +106,17 @@ def test_deduplicated_ieepa_duty_per_entry_matches_the_truth(sample_run, world):
     assert corrected, "the sample plants corrections in newer exports"
 
 
-def test_rerun_is_a_no_op_for_ingestion(sample_run):
-    warehouse, args = sample_run
+def test_rerun_is_a_no_op_for_ingestion(sample_run, tmp_path):
+    """The same folder ingested again (on a copy of the run's warehouse): every file is known, nothing is loaded."""
+    _, run = sample_run
+    warehouse = tmp_path / "refunds.duckdb"
+    shutil.copyfile(run.warehouse, warehouse)
     count = "select (select count(*) from ingest.file_ledger), (select count(*) from raw.es003_line_tariffs)"
     before = _query(warehouse, count)
-    assert main(args) == 0
+    pipeline = PipelineResource(
+        landing_dir=str(run.root / "landing"), warehouse_path=str(warehouse), landing_settle_seconds=0
+    )
+    assert materialize([*ingest_assets, *ingest_checks], resources={"pipeline": pipeline}).success
     assert _query(warehouse, count) == before
     assert {r[0] for r in _query(warehouse, "select status from ingest.landing_inventory")} == {"already_loaded"}
 

@@ -60,6 +60,22 @@ def test_duckdb_sizes_are_accepted(tmp_path, limit):
     assert load_settings(settings).duckdb_memory_limit == limit
 
 
+def test_the_docs_switch_reads_the_file_then_the_environment(tmp_path, monkeypatch):
+    settings = tmp_path / "refunds.yaml"
+    settings.write_text("dbt_docs_each_run: false\n", encoding="utf-8")
+    monkeypatch.delenv("REFUNDS_DBT_DOCS_EACH_RUN", raising=False)
+    assert load_settings(settings).dbt_docs_each_run is False
+    monkeypatch.setenv("REFUNDS_DBT_DOCS_EACH_RUN", "TRUE")
+    assert load_settings(settings).dbt_docs_each_run is True
+    monkeypatch.setenv("REFUNDS_DBT_DOCS_EACH_RUN", "sometimes")
+    with pytest.raises(SettingsError, match="REFUNDS_DBT_DOCS_EACH_RUN must be true or false"):
+        load_settings(settings)
+    monkeypatch.delenv("REFUNDS_DBT_DOCS_EACH_RUN")
+    settings.write_text("dbt_docs_each_run: sometimes\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="dbt_docs_each_run must be true or false"):
+        load_settings(settings)
+
+
 def test_a_settings_file_named_explicitly_must_exist(tmp_path):
     with pytest.raises(SettingsError, match="no such settings file"):
         load_settings(tmp_path / "absent.yaml")

@@ -1,5 +1,7 @@
 """The publish assets: after the export, the analysts' copy of every mart, then the dbt docs site."""
 
+from collections.abc import Iterator
+
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.publish.analyst_copy import publish
@@ -45,9 +47,15 @@ def analyst_copy(context: AssetExecutionContext, pipeline: PipelineResource) -> 
     group_name="publish",
     owners=["team:data-engineering"],
     description="The dbt docs site (every model and column described, the catalog as built, the lineage graph) "
-    "written to data/reports/dbt_docs/index.html, one page that opens offline; at the end of every successful run.",
+    "written to data/reports/dbt_docs/index.html, one page that opens offline; at the end of every successful run "
+    "(setting dbt_docs_each_run).",
+    output_required=False,  # not materialized when the setting is off
 )
-def dbt_docs(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
-    page = build_dbt_docs(pipeline.settings())
+def dbt_docs(context: AssetExecutionContext, pipeline: PipelineResource) -> Iterator[MaterializeResult]:
+    settings = pipeline.settings()
+    if not settings.dbt_docs_each_run:
+        context.log.info("dbt docs site not written: the setting dbt_docs_each_run is false (refunds docs writes it)")
+        return
+    page = build_dbt_docs(settings)
     context.log.info(f"dbt docs site: {page}")
-    return MaterializeResult(metadata={"site": MetadataValue.path(str(page)), "bytes": page.stat().st_size})
+    yield MaterializeResult(metadata={"site": MetadataValue.path(str(page)), "bytes": page.stat().st_size})
