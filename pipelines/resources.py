@@ -44,7 +44,7 @@ class PipelineResource(ConfigurableResource):
     def yield_for_execution(self, context: InitResourceContext) -> Generator[PipelineResource, None, None]:
         from pipelines.run.scope import run_scope
 
-        self._settings = self._read_settings()
+        self._settings, self._run = self._read_settings(), None  # nothing of an earlier run kept
         run = context.run
         if run is None:  # built outside a run (direct invocation): nothing to guard
             yield self
