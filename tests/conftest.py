@@ -53,6 +53,29 @@ def entry_number(filer: str, serial: int, dashed: bool = True) -> str:
 
 ES003_HEADERS = [c.header for c in REPORTS["es003"].columns if c.required] + ["Line Tariff Goods Value Amount"]
 
+# ES-022 as real exports have it ("Main Report", docs/DOMAIN.md section 8, in order): no submission date, no error
+# text, no total. Copied from the documentation, not from the project's layouts file, so that the generator and the
+# layouts file are both checked against it.
+REAL_ES022_HEADER = [
+    "Claim Number",
+    "Claim Status",
+    "Filer Code",
+    "Importer Number",
+    "CF4811 Number",
+    "CF4811 Name",
+    "Entry Summary Number",
+    "Entry Date",
+    "Liquidation Date",
+    "Control Team Number",
+    "Center ID Code",
+    "Center ID Name",
+    "Refund Amount",
+    "Interest Amount",
+    "Refund Number",
+    "Refund Date",
+    "Refund Status",
+]
+
 
 def es003_row(entry: str, line: int = 1, ordinal: int = 1, **over) -> dict:
     row = {

@@ -7,30 +7,11 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from tests.conftest import ES003_HEADERS, csv_text, entry_number, es003_row, write
+from tests.conftest import ES003_HEADERS, REAL_ES022_HEADER, csv_text, entry_number, es003_row, write
 
 pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
 
 ENTRIES = 10_001
-REAL_ES022_HEADER = [
-    "Claim Number",
-    "Claim Status",
-    "Filer Code",
-    "Importer Number",
-    "CF4811 Number",
-    "CF4811 Name",
-    "Entry Summary Number",
-    "Entry Date",
-    "Liquidation Date",
-    "Control Team Number",
-    "Center ID Code",
-    "Center ID Name",
-    "Refund Amount",
-    "Interest Amount",
-    "Refund Number",
-    "Refund Date",
-    "Refund Status",
-]
 
 
 def test_declarations_split_at_9999(workspace, monkeypatch):

@@ -20,6 +20,7 @@ import pytest
 from pipelines.warehouse.layouts import REPORTS
 from synth import GenerationResult, generate
 from synth.world import check_digit_macros
+from tests.conftest import REAL_ES022_HEADER
 
 SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 VALID = ["ABC-1234567-6", "SP7-0000001-4", "999-9999999-0", "AAA-0000000-6", "605-0000010-8"]
@@ -463,27 +464,8 @@ def test_xlsx_sheet_is_readable(sample):
 
 # --- the realistic profile: what real exports look like (docs/DOMAIN.md section 8) -----------------------------------
 
-# Copied from docs/DOMAIN.md section 8, not from the project's layouts file: the generator and the layouts file
-# must both agree with the documented real layouts.
-REAL_ES022 = [
-    "Claim Number",
-    "Claim Status",
-    "Filer Code",
-    "Importer Number",
-    "CF4811 Number",
-    "CF4811 Name",
-    "Entry Summary Number",
-    "Entry Date",
-    "Liquidation Date",
-    "Control Team Number",
-    "Center ID Code",
-    "Center ID Name",
-    "Refund Amount",
-    "Interest Amount",
-    "Refund Number",
-    "Refund Date",
-    "Refund Status",
-]
+# Copied from docs/DOMAIN.md section 8 (ES-022: tests/conftest.py), not from the project's layouts file: the
+# generator and the layouts file must both agree with the documented real layouts.
 REAL_REV603 = [
     "Refund ID",
     "Payee ID",
@@ -520,7 +502,7 @@ def test_realistic_excel_exports_have_the_real_layouts_below_title_rows(realisti
     assert wb.sheetnames == ["Report Criteria", "Main Report"], "a sheet without a header comes first"
     rows = _sheet_rows(es022, "Main Report")
     header_row = next(i for i, r in enumerate(rows) if r and r[0] == "Claim Number")
-    assert 1 <= header_row <= 6 and list(rows[header_row]) == REAL_ES022
+    assert 1 <= header_row <= 6 and list(rows[header_row]) == REAL_ES022_HEADER
     assert len(rows) - header_row - 1 == realistic.rows_by_file[es022.name] > 0
     for path in files_by_report(realistic, "REV-603"):
         rows = _sheet_rows(path, "Report")

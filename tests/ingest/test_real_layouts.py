@@ -16,30 +16,10 @@ from dagster import materialize
 
 from pipelines.cli import main
 from pipelines.ingest.assets import ingest_assets, ingest_checks
-from tests.conftest import entry_number, write
+from tests.conftest import REAL_ES022_HEADER, entry_number, write
 
 pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
 
-# ES-022, "Main Report" (docs/DOMAIN.md section 8, in order). No submission date, no error text, no total.
-ES022_HEADER = [
-    "Claim Number",
-    "Claim Status",
-    "Filer Code",
-    "Importer Number",
-    "CF4811 Number",
-    "CF4811 Name",
-    "Entry Summary Number",
-    "Entry Date",
-    "Liquidation Date",
-    "Control Team Number",
-    "Center ID Code",
-    "Center ID Name",
-    "Refund Amount",
-    "Interest Amount",
-    "Refund Number",
-    "Refund Date",
-    "Refund Status",
-]
 # REV-603 with the tool's display labels where it has one (sheet "Report", header in row 6).
 REV603_LABELS = [
     "Refund ID",
@@ -96,7 +76,7 @@ def _rev603_workbook(path, rows: list[list]) -> None:
 def loaded(workspace):
     write(
         workspace.landing / "ES-022 CAPE entries.csv",
-        "\r\n".join(",".join(f'"{c}"' if "," in c else c for c in row) for row in [ES022_HEADER, *_es022_rows()])
+        "\r\n".join(",".join(f'"{c}"' if "," in c else c for c in row) for row in [REAL_ES022_HEADER, *_es022_rows()])
         + "\r\n",
     )
     _rev603_workbook(
@@ -179,8 +159,10 @@ def test_a_header_two_reports_fit_equally_is_told_apart_by_the_file_name(workspa
 
 
 def test_inspect_names_the_layout_what_it_lacks_and_the_alias_to_add(workspace, capsys):
-    good = write(workspace.root / "es022.csv", ",".join(ES022_HEADER) + "\r\n" + ",".join(_es022_rows()[2]) + "\r\n")
-    renamed = [("Claim Nbr" if h == "Claim Number" else h) for h in ES022_HEADER] + ["Broker Memo"]
+    good = write(
+        workspace.root / "es022.csv", ",".join(REAL_ES022_HEADER) + "\r\n" + ",".join(_es022_rows()[2]) + "\r\n"
+    )
+    renamed = [("Claim Nbr" if h == "Claim Number" else h) for h in REAL_ES022_HEADER] + ["Broker Memo"]
     odd = write(workspace.root / "odd.csv", ",".join(renamed) + "\r\n")
     assert main(["inspect", str(good)]) == 0
     out = capsys.readouterr().out
