@@ -4,7 +4,6 @@ and finds the assets and the run's checks (the UI is a JavaScript application: t
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,23 +15,15 @@ import pytest
 from dagster import DagsterInstance
 
 from pipelines.cli import main
+from tests.browser import CHROMIUM
+from tests.browser import FLAGS as BROWSER_FLAGS
 from tests.conftest import PROJECT_ROOT
 from tests.test_export_gate import AS_OF, _landing
 
 pytestmark = pytest.mark.e2e  # the end-to-end tier (make test-e2e)
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--virtual-time-budget=20000",
-]
+# The UI runs on 127.0.0.1: online flags (tests/browser.py), with time for its scripts to render.
+FLAGS = [*BROWSER_FLAGS, "--virtual-time-budget=20000"]
 
 
 def _port() -> int:
