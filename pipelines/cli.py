@@ -444,7 +444,7 @@ def _docs(args) -> int:
 
     try:  # (importing the dbt project above parsed it again if a file of it changed)
         with run_scope(settings, str(uuid.uuid4()), None, args.command_line, write_report=False, log=_say):
-            page = build_dbt_docs(settings)
+            page, _ = build_dbt_docs(settings)  # always written: the user asked for it
     except RunLockedError as exc:
         print(f"refunds: {exc}", file=sys.stderr)
         return 3

@@ -10,9 +10,10 @@ step, with a message naming the holder.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 from dagster import ConfigurableResource, InitResourceContext
@@ -39,6 +40,14 @@ class PipelineResource(ConfigurableResource):
 
     _settings: Settings | None = PrivateAttr(default=None)
     _run: RunContext | None = PrivateAttr(default=None)
+    # Work a later step will need, started when a run begins (e.g. the GX import, in a background thread): the
+    # steps register it, so this module knows none of them (quality/checks.py).
+    _at_run_start: ClassVar[list[Callable[[], None]]] = []
+
+    @classmethod
+    def at_run_start(cls, warm_up: Callable[[], None]) -> None:
+        if warm_up not in cls._at_run_start:
+            cls._at_run_start.append(warm_up)
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Generator[PipelineResource, None, None]:
@@ -50,6 +59,8 @@ class PipelineResource(ConfigurableResource):
             yield self
             return
         self._run = RunContext.of_run(run, context.instance, self._settings.time_zone)
+        for warm_up in self._at_run_start:
+            warm_up()
         with run_scope(
             self._settings,
             run.run_id,

@@ -16,6 +16,7 @@ must say so at the top. The browser tests run with the network cut (tests/browse
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -32,7 +33,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.publish.dbt_docs import docs_page
+from pipelines.publish.dbt_docs import build_dbt_docs, docs_page
 from pipelines.reports import REPORT_NAME, build_run_report
 from pipelines.reports import run_report as run_report_module
 from pipelines.reports.run_outcome import checks_in_instance
@@ -586,3 +587,12 @@ def test_refunds_docs_writes_the_site_of_a_warehouse(blocked, tmp_path, monkeypa
     html = page.read_text(encoding="utf-8")
     assert "model.ieepa_refunds.fct_entry_eligibility" in html and '"CATALOG.JSON INLINE DATA"' not in html
     assert [p.name for p in page.parent.iterdir()] == ["index.html"]
+    # A run rewrites the page only when the project or the warehouse changed (the fingerprint at its end).
+    settings = dataclasses.replace(load_settings(), warehouse_path=warehouse.resolve())
+    written_at = page.stat().st_mtime_ns
+    assert build_dbt_docs(settings, only_if_changed=True) == (page, False)
+    assert page.stat().st_mtime_ns == written_at
+    page.write_text(re.sub(r"fingerprint: [0-9a-f]{64}", "fingerprint: " + "0" * 64, html), encoding="utf-8")
+    assert build_dbt_docs(settings, only_if_changed=True) == (page, True)
+    fingerprint = re.search(r"fingerprint: ([0-9a-f]{64}) -->\s*$", html).group(1)
+    assert page.read_text(encoding="utf-8").rstrip().endswith(f"fingerprint: {fingerprint} -->"), "rewritten"

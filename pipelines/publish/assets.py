@@ -48,7 +48,7 @@ def analyst_copy(context: AssetExecutionContext, pipeline: PipelineResource) -> 
     owners=["team:data-engineering"],
     description="The dbt docs site (every model and column described, the catalog as built, the lineage graph) "
     "written to data/reports/dbt_docs/index.html, one page that opens offline; at the end of every successful run "
-    "(setting dbt_docs_each_run).",
+    "(setting dbt_docs_each_run) whose project or warehouse differs from the page's.",
     output_required=False,  # not materialized when the setting is off
 )
 def dbt_docs(context: AssetExecutionContext, pipeline: PipelineResource) -> Iterator[MaterializeResult]:
@@ -56,6 +56,8 @@ def dbt_docs(context: AssetExecutionContext, pipeline: PipelineResource) -> Iter
     if not settings.dbt_docs_each_run:
         context.log.info("dbt docs site not written: the setting dbt_docs_each_run is false (refunds docs writes it)")
         return
-    page = build_dbt_docs(settings)
-    context.log.info(f"dbt docs site: {page}")
-    yield MaterializeResult(metadata={"site": MetadataValue.path(str(page)), "bytes": page.stat().st_size})
+    page, written = build_dbt_docs(settings, only_if_changed=True)
+    context.log.info(f"dbt docs site: {page}" + ("" if written else " (unchanged: same project and warehouse)"))
+    yield MaterializeResult(
+        metadata={"site": MetadataValue.path(str(page)), "bytes": page.stat().st_size, "rewritten": written}
+    )

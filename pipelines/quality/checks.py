@@ -16,8 +16,11 @@ from dagster import (
 )
 
 from pipelines.quality import frames
-from pipelines.quality.gx_runner import SuiteOutcome, validate_frame
+from pipelines.quality.gx_runner import SuiteOutcome, preload_in_background, validate_frame
 from pipelines.resources import PipelineResource
+
+# GX's import (4-6 s) starts when a run begins, in a background thread, and is done or nearly by the first check.
+PipelineResource.at_run_start(preload_in_background)
 
 PLAN = AssetKey(["marts", "fct_declaration_plan"])
 CANDIDATES = AssetKey(["marts", "fct_cape_export_candidates"])

@@ -4,7 +4,9 @@ The suites live in the GX file context `expectations/` (committed JSON, readable
 in an ephemeral context so that nothing is written back into the committed files (GX would otherwise record
 data sources with absolute paths in great_expectations.yml); its Data Docs site is the run's report folder.
 GX validates pandas frames, not GX's SQL datasource (DESIGN: its SQLAlchemy path fails on DuckDB).
-`import great_expectations` costs ~6 s, so it is imported here, lazily, only when a check runs.
+`import great_expectations` costs 4-6 s, so it is imported here, lazily, only when a check runs; a run starts that
+import in a background thread when it begins (``preload_in_background``), so it is done, or nearly, by the first
+check, instead of being paid in the check.
 
 The Data Docs work offline: GX's pages load Bootstrap, jQuery, Font Awesome, Vega ... from public CDNs, and an
 auditor's machine often has no internet. Those files are vendored in expectations/plugins/custom_data_docs/vendor/
@@ -22,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from dataclasses import dataclass, field
 from functools import cache
@@ -39,6 +42,28 @@ _SITE_STATIC = re.compile(r'\b(src|href)="(?:\./|(?:\.\./)+)static/([^"]*)"', re
 _CROSS_ORIGIN = re.compile(r'\s(?:integrity|crossorigin)="[^"]*"', re.I)  # a file:// page cannot pass CORS or SRI
 
 log = logging.getLogger(__name__)
+_preload_lock = threading.Lock()
+_preload: threading.Thread | None = None
+
+
+def preload_in_background() -> None:
+    """Start importing Great Expectations in a daemon thread (once per process). The run's first steps spend their
+    time in DuckDB, which releases the GIL; a check that imports GX meanwhile waits for the import to finish (Python's
+    module lock), so nothing runs twice and an import error still surfaces in the check."""
+    global _preload
+    with _preload_lock:
+        if _preload is None:
+            _preload = threading.Thread(target=_import_gx, name="gx-preload", daemon=True)
+            _preload.start()
+
+
+def _import_gx() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    try:
+        import great_expectations  # noqa: F401
+        from great_expectations.data_context.types import base  # noqa: F401
+    except Exception:  # the check's own import reports it
+        log.debug("preloading great_expectations failed", exc_info=True)
 
 
 @dataclass
