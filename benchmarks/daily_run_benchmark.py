@@ -177,17 +177,17 @@ def _same_as_full_rebuild(landing: Path, work: Path, rebuilt: Path) -> dict:
         raise SystemExit(f"the full rebuild failed: {r['failures']}")
     differing, compared = [], 0
     with duckdb.connect() as con:
-        con.execute("attach ? as inc (read_only)", [str(work / "warehouse" / "refunds.duckdb")])
-        con.execute("attach ? as full (read_only)", [str(rebuilt / "warehouse" / "refunds.duckdb")])
+        con.execute("attach ? as incremental_day (read_only)", [str(work / "warehouse" / "refunds.duckdb")])
+        con.execute("attach ? as full_rebuild (read_only)", [str(rebuilt / "warehouse" / "refunds.duckdb")])
         relations = con.execute(
-            "select schema_name, table_name from duckdb_tables() where database_name = 'inc' "
+            "select schema_name, table_name from duckdb_tables() where database_name = 'incremental_day' "
             "and schema_name in ('marts', 'reporting') union "
-            "select schema_name, view_name from duckdb_views() where database_name = 'inc' "
+            "select schema_name, view_name from duckdb_views() where database_name = 'incremental_day' "
             "and schema_name in ('marts', 'reporting') order by 1, 2"
         ).fetchall()
         for schema, table in relations:
             compared += 1
-            a, b = f"inc.{schema}.{table}", f"full.{schema}.{table}"
+            a, b = f"incremental_day.{schema}.{table}", f"full_rebuild.{schema}.{table}"
             only_inc = con.execute(f"select count(*) from (from {a} except all from {b})").fetchone()[0]
             only_full = con.execute(f"select count(*) from (from {b} except all from {a})").fetchone()[0]
             if only_inc or only_full:
