@@ -24,28 +24,19 @@ debts as (
 
 ),
 
+-- a refund's entry count and declaration list, as the reconciliation counts them
+refund_totals as (
+
+    select * from {{ ref('int_refunds__entry_totals') }}
+
+),
+
 entry_lists as (
 
     select
         refund_number,
-        count(*) as entry_count,
         {{ dbt.listagg('entry_summary_number', "', '", 'order by entry_summary_number') }} as entry_summary_numbers
     from refund_entries
-    group by refund_number
-
-),
-
-declaration_lists as (
-
-    select
-        refund_number,
-        {{ dbt.listagg('cape_declaration_number', "', '", 'order by cape_declaration_number') }}
-            as cape_declaration_numbers
-    from (
-        select distinct refund_number, cape_declaration_number
-        from refund_entries
-        where cape_declaration_number is not null
-    ) as d
     group by refund_number
 
 )
@@ -73,9 +64,9 @@ select
     o.refund_secondary_status,
     o.gross_refund_amount,
     o.net_refund_amount,
-    coalesce(e.entry_count, 0) as entry_count,
+    coalesce(t.entry_count, 0) as entry_count,
     e.entry_summary_numbers,
-    c.cape_declaration_numbers,
+    t.cape_declaration_numbers,
 
     -- the debt (one debt can take several refunds)
     o.debt_key,
@@ -107,4 +98,4 @@ select
 from offsets as o
 left join debts as d on o.debt_key = d.debt_key
 left join entry_lists as e on o.refund_number = e.refund_number
-left join declaration_lists as c on o.refund_number = c.refund_number
+left join refund_totals as t on o.refund_number = t.refund_number
