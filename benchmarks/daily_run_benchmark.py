@@ -244,8 +244,33 @@ def main() -> None:
         if r["rows_read"] == 0:
             raise SystemExit("the incremental day loaded no rows: its files were refused (see ingest.file_ledger)")
         figures["incremental_equals_full_rebuild"] = _same_as_full_rebuild(landing, args.work / f"daily_{n}", rebuilt)
+    _print_targets(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
+
+
+def _print_targets(figures: dict) -> None:
+    """Issue 17's targets against this run's figures: met or missed, each with its figure."""
+    sizes = sorted(k for k in figures if isinstance(k, int))
+    largest = figures[sizes[-1]]
+    lines = []
+    if "incremental" in figures:
+        inc = figures["incremental"]["total_s"]
+        lines.append((f"incremental day on {sizes[-1]:,} entries under 20 s", inc < 20, f"{inc:.1f} s"))
+    full, floor = largest["total_s"], largest["floor_s"]
+    lines.append((f"full run on {sizes[-1]:,} entries under 90 s", full < 90, f"{full:.1f} s"))
+    lines.append(("full run at most 3x its floor", full <= 3 * floor, f"{full / floor:.1f}x a {floor:.1f} s floor"))
+    peak = max(max(r["peak_mb"], r["dbt_peak_mb"]) for r in figures.values() if isinstance(r, dict) and "peak_mb" in r)
+    lines.append(("peak memory under 4 GB", peak < 4096, f"{peak:,.0f} MB"))
+    for small, large in zip(sizes, sizes[1:], strict=False):
+        ratio = figures[large]["total_s"] / figures[small]["total_s"]
+        factor = large // small
+        lines.append(
+            (f"{factor}x the data within {1.2 * factor:.0f}x the time", ratio <= 1.2 * factor, f"{ratio:.1f}x")
+        )
+    print("\ntargets (issue 17):")
+    for what, met, figure in lines:
+        print(f"  {'met   ' if met else 'MISSED'}  {what}: {figure}")
 
 
 if __name__ == "__main__":
