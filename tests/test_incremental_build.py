@@ -198,20 +198,31 @@ def test_incremental_day_equals_a_full_rebuild(two_days):
                 assert differing == 0, f"{table}: incremental and full rebuild differ ({a} minus {b})"
 
 
-def test_changed_headings_or_vars_reclassify_every_row(two_days):
-    root, warehouse, _, _ = two_days
+def test_another_fingerprint_or_no_build_state_recomputes_everything(two_days):
+    root, warehouse, untouched, _ = two_days
     copy = root / "stale.duckdb"
     shutil.copyfile(warehouse, copy)
-    # As if the table had been classified with another heading table: the next run must redo every entry.
+    # As if the classification had been made with another heading table, the sums built by another version, and the
+    # retracted rows built before their build state was kept: the next run must redo every entry and every group.
     _execute(
         copy,
         "update intermediate.int_tariff_rows_classified set _build_fingerprint = 'other headings', duty_check = 'old'",
     )
-    _dbt(copy, root / "target_stale", "run", "--select", "int_tariff_rows_classified")
+    _execute(copy, f"update {ENTRY_SUMS} set _build_fingerprint = 'other version'")
+    _execute(copy, f"drop table {RETRACTED}__build_state")
+    models = "int_tariff_rows_classified int_eligibility__entry_refundable stg_ingest__retracted_rows"
+    _dbt(copy, root / "target_stale", "run", "--select", models)
     left = _query(copy, "select count(*) from intermediate.int_tariff_rows_classified where duty_check = 'old'")
     assert left == [(0,)]
-    sql = "select count(distinct _build_fingerprint) from intermediate.int_tariff_rows_classified"
-    assert _query(copy, sql) == [(1,)]
+    for table in ("intermediate.int_tariff_rows_classified", ENTRY_SUMS):
+        assert _query(copy, f"select count(distinct _build_fingerprint) from {table}") == [(1,)]
+    sql = f"select filer_code from {ENTRY_SUMS} where entry_summary_number = ?"
+    assert _query(copy, sql, [untouched]) != [("day-1 row",)]
+    # The untouched entry's group was recomputed too (its planted row is gone), and the state is kept again.
+    assert _query(copy, f"select count(*) from {RETRACTED} where row_key = 'planted'") == [(0,)]
+    sql = f"select count(*) from {RETRACTED} where row_key <> 'planted'"
+    assert _query(copy, sql) == _query(warehouse, sql)
+    assert _query(copy, f"select count(*) from {RETRACTED}__build_state") == [(1,)]
 
 
 def test_a_table_built_by_an_older_version_rebuilds_itself(two_days):
@@ -226,24 +237,3 @@ def test_a_table_built_by_an_older_version_rebuilds_itself(two_days):
     sql = "select count(*), count(_build_fingerprint) from staging.stg_ace__es003_line_tariffs"
     rows, fingerprinted = _query(copy, sql)[0]
     assert rows == fingerprinted == _query(warehouse, "select count(*) from staging.stg_ace__es003_line_tariffs")[0][0]
-
-
-def test_another_fingerprint_or_no_build_state_recomputes_every_entry_and_group(two_days):
-    root, warehouse, untouched, _ = two_days
-    copy = root / "other_version.duckdb"
-    shutil.copyfile(warehouse, copy)
-    # As if the sums had been built by another version or from another classification, and as if the retracted
-    # rows had been built before their build state was kept: the next run must redo every entry and every group.
-    _execute(copy, f"update {ENTRY_SUMS} set _build_fingerprint = 'other version'")
-    _execute(copy, f"drop table {RETRACTED}__build_state")
-    _dbt(copy, root / "target_other", "run", "--select", "int_eligibility__entry_refundable stg_ingest__retracted_rows")
-    assert _query(copy, f"select filer_code from {ENTRY_SUMS} where entry_summary_number = ?", [untouched]) != [
-        ("day-1 row",)
-    ]
-    assert _query(copy, f"select count(distinct _build_fingerprint) from {ENTRY_SUMS}") == [(1,)]
-    # The planted row of the untouched entry's group is gone with the rest of that group's recomputation; the real
-    # retracted rows are all back.
-    assert _query(copy, f"select count(*) from {RETRACTED} where row_key = 'planted'") == [(0,)]
-    sql = f"select count(*) from {RETRACTED} where row_key <> 'planted'"
-    assert _query(copy, sql) == _query(warehouse, sql)
-    assert _query(copy, f"select count(*) from {RETRACTED}__build_state") == [(1,)]

@@ -46,8 +46,8 @@
     as the model's rows (record_build_state). A run recomputes the groups with a row from a load newer than that,
     or every group when the fingerprint differs or the state table is missing; the pre-hook
     delete_groups_to_rebuild first deletes every row of those groups (all rows when there is no state; the model
-    appends), so a group whose rows shrink, down to none, is replaced whole. Groups: a list of {report_code, relation, group_column}; the model has
-    columns report_code and group_key (the group column as text).
+    appends), so a group whose rows shrink, down to none, is replaced whole. Groups: a list of {report_code,
+    relation, group_column}; the model has columns report_code and group_key (the group column as text).
 #}
 {% macro build_state_relation() -%}
     {%- if this is string or not execute -%}{{ return(none) }}{%- endif -%}
