@@ -12,7 +12,14 @@
     ]) }}
 {%- endmacro %}
 
-{# The model's fingerprint covers its SQL and the groups above (a hook renders it too, so it is a macro). #}
+{#
+    The model's fingerprint covers its SQL and the groups above (a hook renders it too, so it is a macro): table
+    names, not relations, whose database name is the warehouse file's.
+#}
 {% macro retracted_rows_fingerprint() -%}
-    {{ return(build_fingerprint("select '" ~ (retracted_row_groups() | string | replace("'", "''")) ~ "'")) }}
+    {%- set groups = [] -%}
+    {%- for g in retracted_row_groups() -%}
+        {%- do groups.append([g.report_code, g.relation.identifier, g.group_column, g.key_columns | join(',')] | join(':')) -%}
+    {%- endfor -%}
+    {{ return(build_fingerprint("select '" ~ groups | join(';') ~ "'")) }}
 {%- endmacro %}
