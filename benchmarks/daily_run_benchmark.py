@@ -125,8 +125,7 @@ def _print_run(title: str, r: dict, floor_s: float | None = None) -> None:
 
 
 def _next_day(entries: int, work: Path, big_landing: Path) -> Path:
-    """The landing folder of the next day: yesterday's files (already loaded) plus one day's new exports. Hard links,
-    not symbolic ones: the ingest refuses a symbolic link to a file outside the landing folder."""
+    """The landing folder of the next day: yesterday's files (already loaded) plus one day's new exports."""
     from ingest_benchmark import _generate
 
     day = _generate(max(1000, entries // 300), 8, work)
@@ -134,9 +133,9 @@ def _next_day(entries: int, work: Path, big_landing: Path) -> Path:
     shutil.rmtree(landing, ignore_errors=True)
     landing.mkdir()
     for f in big_landing.glob("*.csv"):
-        (landing / f.name).hardlink_to(f)
+        (landing / f.name).symlink_to(f)
     for f in day.glob("*.csv"):
-        (landing / f"next_day_{f.name}").hardlink_to(f)
+        (landing / f"next_day_{f.name}").symlink_to(f)
     return landing
 
 
