@@ -10,7 +10,7 @@
     entry of a refund in REV-615). The newest export that holds the group and loaded whole (no row quarantined: a
     file cut off mid-way proves nothing gone) is then the whole truth about it: the group's rows come from that
     export or newer ones, so a row an older export had and that export lacks (a line a post-summary correction
-    removed) is retracted, not kept. macros/retracted_rows.sql lists what was retracted.
+    removed) is retracted, not kept. stg_ingest__retracted_rows lists what was retracted.
 
     `qualify` is not ANSI SQL but DuckDB, Snowflake, BigQuery and Databricks have it. An adapter without it
     adds `<adapter>__newest_per_key` (e.g. Postgres: `select distinct on (<key>) * ... order by <key>, <order>`).

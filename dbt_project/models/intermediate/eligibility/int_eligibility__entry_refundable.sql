@@ -1,11 +1,31 @@
 -- Per entry: the IEEPA principal deposited (the sum of its IEEPA tariff rows), split by program family, next
 -- to the stacked duties that are not refundable, and the data-quality findings on its IEEPA rows.
+-- Incremental by entry (macros/incremental_entries.sql): an entry's figures depend only on its classified rows, the
+-- ledger rows of their loads (written once) and a var, never on the as_of date, so a run recomputes the entries
+-- with a raw ES-003 row from a load newer than the newest this model had seen (_loads_seen_through). The raw rows
+-- decide, not the classified ones: a new export can change an entry's rows without one of its own rows surviving
+-- (it retracts older rows). The fingerprint covers this SQL, the var and the classification's fingerprint: a
+-- reclassification (an edited heading table) changes every entry without a new row.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='entry_summary_number',
+    on_schema_change='sync_all_columns'
+) }}
+
+{% set fingerprint_sql = build_fingerprint(
+    "select '" ~ var('usmca_exemption_from') ~ "|' || coalesce((select min(_build_fingerprint) || '|' || "
+    ~ "max(_build_fingerprint) from " ~ ref('int_tariff_rows_classified') ~ "), '')"
+) %}
 
 with
 
 tariff_rows as (
 
     select * from {{ ref('int_tariff_rows_classified') }}
+    {{ only_entries_loaded_since_last_build(
+        source('raw', 'es003_line_tariffs'), fingerprint_sql, seen_column='_loads_seen_through') }}
 
 ),
 
@@ -117,6 +137,8 @@ select
     p.ieepa_programs,
     e.section_232_duty_amount + e.section_301_duty_amount + e.section_201_duty_amount
         + e.section_122_duty_amount + e.other_chapter_99_duty_amount + e.base_duty_amount
-        as non_refundable_duty_amount
+        as non_refundable_duty_amount,
+    ({{ loads_seen_through() }}) as _loads_seen_through,
+    ({{ fingerprint_sql }}) as _build_fingerprint
 from entries as e
 left join programs as p on e.entry_summary_number = p.entry_summary_number
