@@ -17,9 +17,10 @@
 {% macro only_entries_loaded_since_last_build(rows_relation, fingerprint_sql, seen_column='_load_id') -%}
     {%- if is_incremental() -%}
         {#- a unit test's `this` is its fixture (a CTE name), which states its columns -#}
-        {%- set built_columns = ['_build_fingerprint'] if this is string
+        {%- set built_columns = ['_build_fingerprint', seen_column] if this is string
             else adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-        {%- if '_build_fingerprint' in built_columns -%}
+        {#- a table built before it had these columns is rebuilt whole (and gains them: sync_all_columns) -#}
+        {%- if '_build_fingerprint' in built_columns and seen_column in built_columns -%}
     where entry_summary_number in (
         select entry_summary_number from {{ rows_relation }}
         where _load_id > (select coalesce(max({{ seen_column }}), -1) from {{ this }})
@@ -29,9 +30,25 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# The fingerprint query: the md5 of this model's SQL, and of `inputs_sql` (a scalar varchar query) when given. #}
+{#
+    The fingerprint query: the md5 of this model's SQL, of the project's macros, and of `inputs_sql` (a scalar
+    varchar query) when given. The macros count because the SQL a model runs is partly theirs (newest_per_key,
+    complete_loads, filer_code ...): a pipeline version that changes one rebuilds the incremental models once.
+#}
 {% macro build_fingerprint(inputs_sql=none) -%}
-    select md5('{{ local_md5(model.raw_code) }}|' || coalesce(({{ inputs_sql or "select ''" }}), ''))
+    select md5('{{ local_md5(model.raw_code) }}|{{ project_macros_md5() }}|' || coalesce(({{ inputs_sql or "select ''" }}), ''))
+{%- endmacro %}
+
+{# The md5 of every macro of this project, in name order (dbt's own macros come with its version). At parse: ''. #}
+{% macro project_macros_md5() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set texts = [] -%}
+    {%- for name, item in context.items() | sort -%}
+        {%- if item.macro is defined and item.macro.package_name == project_name -%}
+            {%- do texts.append(name ~ ':' ~ item.macro.macro_sql) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(local_md5(texts | join('\n'))) }}
 {%- endmacro %}
 
 {# The newest load in the ledger: what a build has seen (raw rows and their ledger row are written together). #}

@@ -3,8 +3,11 @@
 -- IEEPA is decided by prefix (9903.01 / 9903.02); the heading table gives program, rate and status.
 -- The duty check compares an IEEPA row's duty with the line's goods value x the heading's rate: real exports report
 -- the value once per line, on its base HTS row, and carry $0.00 on Chapter 98 and 99 rows.
--- Incremental by entry (macros/incremental_entries.sql): a daily run classifies the entries of the new loads; a
--- change to this SQL, the heading table or a var read here reclassifies every row.
+-- Incremental by entry (macros/incremental_entries.sql): a daily run classifies the entries with a raw ES-003 row
+-- from a load newer than the newest this model had seen (_loads_seen_through). The raw rows decide, not the staged
+-- ones: a new export can change an entry's staged rows without one of its own rows surviving (it retracts older
+-- rows while a newer, cut-off export keeps the keys). A change to this SQL, the heading table or a var read here
+-- reclassifies every row.
 
 {{ config(
     materialized='incremental',
@@ -24,7 +27,8 @@ with
 tariff_rows as (
 
     select * exclude (_build_fingerprint) from {{ ref('stg_ace__es003_line_tariffs') }}
-    {{ only_entries_loaded_since_last_build(ref('stg_ace__es003_line_tariffs'), fingerprint_sql) }}
+    {{ only_entries_loaded_since_last_build(
+        source('raw', 'es003_line_tariffs'), fingerprint_sql, seen_column='_loads_seen_through') }}
 
 ),
 
@@ -150,5 +154,6 @@ select
         and entry_date >= cast('{{ var("usmca_exemption_from") }}' as date),
         false
     ) as is_usmca_fentanyl_paid,
+    ({{ loads_seen_through() }}) as _loads_seen_through,
     ({{ fingerprint_sql }}) as _build_fingerprint
 from checked
