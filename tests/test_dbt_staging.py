@@ -405,7 +405,7 @@ def test_materialize_dbt_assets(tmp_path, monkeypatch, manifest):
     # the run's date reached dbt (through REFUNDS_AS_OF, not --vars: a changed var would discard dbt's saved parse),
     # and the process's environment is as it was
     assert "REFUNDS_AS_OF" not in os.environ
-    assert _query(warehouse, "select distinct as_of_date from marts.fct_entry_rule_results") == [(date(2026, 5, 15),)]
+    assert _query(warehouse, "select distinct as_of_date from marts.fct_entry_eligibility") == [(date(2026, 5, 15),)]
     run_results = next((tmp_path / "dbt_target").rglob("run_results.json"))
     ran = json.loads(run_results.read_text())
     assert ran["args"]["vars"] == {}

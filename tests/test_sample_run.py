@@ -201,22 +201,51 @@ def test_eligibility_agrees_with_what_the_generator_planted(sample_run, world):
 
 
 def test_the_80_day_cliff_on_the_planted_boundary_entries(sample_run):
+    """The full evaluation (the view, every rule for every entry) passes day 80 and fails day 81; the mart, which
+    stores only the rules not passed, has the failures and no row for the passes."""
     warehouse, _ = sample_run
-    rows = _query(
-        warehouse,
-        """
-        select r.entry_summary_number, r.result
-        from marts.fct_entry_rule_results r where r.rule_name = 'liquidated_beyond_window'
-        """,
-    )
-    result = dict(rows)
+    cliff = "select entry_summary_number, result from {} where rule_name = 'liquidated_beyond_window'"
+    evaluated = dict(_query(warehouse, cliff.format("intermediate.int_eligibility__rule_results")))
+    stored = dict(_query(warehouse, cliff.format("marts.fct_entry_rule_results")))
     tagged = {
         tag: [e["entry_number"] for e in _truth("entries.csv") if tag in e["scenario_tags"].split("|")]
         for tag in ("liq_day_80", "liq_day_81")
     }
     assert tagged["liq_day_80"] and tagged["liq_day_81"]
-    assert {result[n] for n in tagged["liq_day_80"]} == {"pass"}
-    assert {result[n] for n in tagged["liq_day_81"]} == {"fail"}
+    assert {evaluated[n] for n in tagged["liq_day_80"]} == {"pass"}
+    assert {evaluated[n] for n in tagged["liq_day_81"]} == {"fail"}
+    assert not set(tagged["liq_day_80"]) & set(stored), "a pass is not stored"
+    assert {stored[n] for n in tagged["liq_day_81"]} == {"fail"}
+
+
+def test_the_rule_results_mart_holds_every_reason_and_no_pass(sample_run):
+    """Each entry's reasons and warnings (fct_entry_eligibility) are exactly its rows in fct_entry_rule_results, which
+    are the not-passed rows of the full evaluation; that evaluation is a view, never stored."""
+    warehouse, _ = sample_run
+    listed = _query(
+        warehouse,
+        """
+        select entry_summary_number, unnest(string_split(concat_ws(', ', reason_codes, warning_codes), ', '))
+        from marts.fct_entry_eligibility where reason_codes is not null or warning_codes is not null
+        """,
+    )
+    stored = _query(warehouse, "select entry_summary_number, rule_name from marts.fct_entry_rule_results")
+    assert sorted(listed) == sorted(stored) and stored
+    not_passed = _query(
+        warehouse,
+        """
+        select * exclude (rules_version) from marts.fct_entry_rule_results
+        except all
+        select * from intermediate.int_eligibility__rule_results where result <> 'pass'
+        """,
+    )
+    evaluated, passes = _query(
+        warehouse,
+        "select count(*), count(*) filter (where result = 'pass') from intermediate.int_eligibility__rule_results",
+    )[0]
+    assert not_passed == [] and evaluated == len(stored) + passes
+    kind = "select table_type from information_schema.tables where table_name = 'int_eligibility__rule_results'"
+    assert _query(warehouse, kind) == [("VIEW",)]
 
 
 def test_declaration_plan_covers_exactly_the_eligible_entries(sample_run):
