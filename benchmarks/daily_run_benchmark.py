@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 AS_OF = "2026-11-20"
 NEXT_DAY = "2026-11-21"
+DAY_AFTER = "2026-11-22"
 
 
 def _child(landing: str, work: str, as_of: str, full_refresh: str = "") -> None:
@@ -155,6 +156,30 @@ def _next_day(entries: int, work: Path, big_landing: Path) -> Path:
     return landing
 
 
+def _read_once_with_es003_deduplicated(landing: Path, scratch: Path) -> float:
+    """DuckDB alone, the least data work any design of the full run does before its first mart: every file read
+    once as text into a database file, and ES-003's lines deduplicated (the newest export of a line wins) in the same
+    statement that reads them. A cost probe, not the pipeline's rules: the newest export is the last file by name."""
+    import duckdb
+
+    scratch.unlink(missing_ok=True)
+    con = duckdb.connect(str(scratch), config={"threads": 2, "preserve_insertion_order": False})
+    started = time.monotonic()
+    es003 = sorted(str(f) for f in landing.glob("ES-003*.csv"))
+    for i, f in enumerate(sorted(set(landing.glob("*.csv")) - {Path(f) for f in es003})):
+        con.execute(f"create table t{i} as select * from read_csv(?, all_varchar = true, header = true)", [str(f)])
+    con.execute(
+        "create table es003 as select * exclude (filename) from read_csv(?, all_varchar = true, header = true, "
+        'filename = true) qualify row_number() over (partition by "Entry Summary Number", '
+        '"Entry Summary Line Number", "Tariff Ordinal Number" order by filename desc) = 1',
+        [es003],
+    )
+    elapsed = time.monotonic() - started
+    con.close()
+    scratch.unlink(missing_ok=True)
+    return elapsed
+
+
 def _copy_for_full_rebuild(work: Path) -> Path:
     """A copy of the warehouse before the incremental day: the same day is then run on it as a full rebuild."""
     rebuilt = work.parent / f"{work.name}_full_rebuild"
@@ -244,6 +269,18 @@ def main() -> None:
         if r["rows_read"] == 0:
             raise SystemExit("the incremental day loaded no rows: its files were refused (see ingest.file_ledger)")
         figures["incremental_equals_full_rebuild"] = _same_as_full_rebuild(landing, args.work / f"daily_{n}", rebuilt)
+    # The architecture's floor: what a run costs when there is next to nothing to do (the next day on the smallest
+    # warehouse, no new file), and the least data work of a full run on the largest (reading once, deduplicating).
+    smallest, largest = sizes[0], sizes[-1]
+    # Two days: the first primes dbt's saved parse for that warehouse (the daily run always has one).
+    for day in (NEXT_DAY, DAY_AFTER):
+        r = _run_child(_generate(smallest, args.seed, args.work), args.work / f"daily_{smallest}", day)
+    figures["fixed_cost"] = r | {"entries": smallest}
+    _print_run(f"a day without new files on {smallest:,} entries (the fixed cost of a run)", r)
+    landing = _generate(largest, args.seed, args.work)
+    essential = _read_once_with_es003_deduplicated(landing, args.work / f"daily_{largest}" / "probe.duckdb")
+    figures["read_once_dedup_s"] = essential
+    print(f"\nDuckDB alone on {largest:,} entries, every file read once with ES-003 deduplicated: {essential:.1f} s")
     _print_targets(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
@@ -271,6 +308,21 @@ def _print_targets(figures: dict) -> None:
     print("\ntargets (issue 17):")
     for what, met, figure in lines:
         print(f"  {'met   ' if met else 'MISSED'}  {what}: {figure}")
+    if "fixed_cost" in figures and "read_once_dedup_s" in figures:
+        fixed = figures["fixed_cost"]
+        publish = _step(largest, "publish__analyst_copy") - _step(fixed, "publish__analyst_copy")
+        bound = fixed["total_s"] + figures["read_once_dedup_s"] + publish
+        print(
+            f"\nfloor of this architecture: any day costs at least the fixed cost, {fixed['total_s']:.1f} s "
+            f"(a day without new files on {fixed['entries']:,} entries);\n"
+            f"a full run on {sizes[-1]:,} entries at least that + reading every file once with ES-003 deduplicated "
+            f"({figures['read_once_dedup_s']:.1f} s) + the rest of the analysts' copy ({publish:.1f} s) = "
+            f"{bound:.1f} s, {bound / floor:.1f}x the floor, before any rule, interest or reconciliation model"
+        )
+
+
+def _step(run: dict, name: str) -> float:
+    return run["steps"].get(name, 0.0)
 
 
 if __name__ == "__main__":
