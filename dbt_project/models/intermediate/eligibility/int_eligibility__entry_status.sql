@@ -48,14 +48,31 @@ reasons as (
             as missed_liquidation_window,
         max(case when rule_name in ('duty_mismatch', 'unknown_ieepa_heading', 'usmca_fentanyl_paid')
             then 1 else 0 end) = 1 as needs_correction,
-        {{ dbt.listagg("case when outcome <> 'warning' then rule_name end", "', '", 'order by rule_id') }}
-            as reason_codes,
-        {{ dbt.listagg("case when outcome = 'warning' then rule_name end", "', '", 'order by rule_id') }}
-            as warning_codes,
-        {{ dbt.listagg("case when result = 'unknown' then rule_name end", "', '", 'order by rule_id') }}
-            as unknown_inputs
+        -- the entry's not-passed rules sorted by rule id (the first field), once; the three lists below are read
+        -- from it. Three ordered string_aggs over the 2.6 M not-passed rows at 1,000,000 entries took about
+        -- twice as long (each sorts every group again).
+        list_sort(list({ 'rule_id': rule_id, 'rule_name': rule_name, 'outcome': outcome, 'result': result }))
+            as rules
     from not_passed
     group by entry_summary_number
+
+),
+
+reason_lists as (
+
+    -- rule names joined with ', ' in rule id order; null when there are none (as string_agg gives). RF03 is off
+    -- here: a lambda's parameter (r.outcome) reads to the linter as a table-qualified reference.
+    -- noqa: disable=RF03
+    select
+        * exclude (rules),
+        nullif(array_to_string(list_transform(
+            list_filter(rules, lambda r: r.outcome <> 'warning'), lambda r: r.rule_name), ', '), '') as reason_codes,
+        nullif(array_to_string(list_transform(
+            list_filter(rules, lambda r: r.outcome = 'warning'), lambda r: r.rule_name), ', '), '') as warning_codes,
+        nullif(array_to_string(list_transform(
+            list_filter(rules, lambda r: r.result = 'unknown'), lambda r: r.rule_name), ', '), '') as unknown_inputs
+    from reasons
+    -- noqa: enable=RF03
 
 ),
 
@@ -110,7 +127,7 @@ assessed as (
         cast({{ dbt.dateadd('year', var('court_action_years'), 'l.liquidation_date') }} as date)
             as court_action_deadline
     from entries as e
-    left join reasons as r on e.entry_summary_number = r.entry_summary_number
+    left join reason_lists as r on e.entry_summary_number = r.entry_summary_number
     left join cbp_texts as t on e.entry_summary_number = t.entry_summary_number
     left join liquidations as l on e.entry_summary_number = l.entry_summary_number
 
