@@ -22,8 +22,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines.ingest.files import LandingFile
+from pipelines.warehouse.schema import ensure_fingerprint_cache
 
-TABLE = "ingest.landing_fingerprints"  # created with the other ingest tables (warehouse/schema.py)
+TABLE = "ingest.landing_fingerprints"  # created on first use (warehouse/schema.py: ensure_fingerprint_cache)
 RACY_SECONDS = 2.0
 
 
@@ -53,6 +54,7 @@ class FingerprintCache:
         self.hits = self.reads = 0
         self._cached: dict[bytes, _Row] = {}
         self._kept: dict[bytes, _Row] = {}
+        ensure_fingerprint_cache(con)  # a warehouse older than the cache gets the table here
         if enabled:
             for path, *stat, sha, utf8, head, at in con.execute(
                 f"select file_path, file_size_bytes, mtime_ns, ctime_ns, inode, device, file_sha256, utf8, head, "
@@ -111,4 +113,5 @@ class FingerprintCache:
 
 def forget(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Drop a file's cached fingerprint (its content was found to differ from it): it is read in full next run."""
+    ensure_fingerprint_cache(con)
     con.execute(f"delete from {TABLE} where file_path = ?", [_path_key(path)])

@@ -149,6 +149,24 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"alter table ingest.file_ledger add column if not exists {column} varchar")
     con.execute(
         """
+        create table if not exists quarantine.rejected_rows (
+          load_id bigint not null,
+          report_code varchar not null,
+          source_file varchar not null,
+          source_line bigint not null,
+          reason_code varchar not null,     -- csv_structure | required_missing | bad_date | bad_amount | ...
+          reason varchar not null,          -- readable: which column, which value, what was expected
+          record varchar                    -- the row as read (JSON of the raw text values, or the CSV line)
+        )
+        """
+    )
+
+
+def ensure_fingerprint_cache(con: duckdb.DuckDBPyConnection) -> None:
+    """The landing inventory's fingerprint cache (``ingest/fingerprint_cache.py``), created on first use: it is the
+    inventory's own table, not an input of dbt's, so ``ensure_warehouse`` (the sources) leaves it out."""
+    con.execute(
+        """
         create table if not exists ingest.landing_fingerprints (
           file_path blob not null,          -- resolved path, as the file system's bytes (names need not be UTF-8)
           file_size_bytes bigint not null,  -- with the next four: the stat a cached fingerprint is valid for
@@ -160,19 +178,6 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
           utf8 boolean not null,            -- the whole file decodes as UTF-8
           head blob not null,               -- its first 256 bytes (a refusal's excerpt, the BOM)
           fingerprinted_at timestamp not null
-        )
-        """
-    )
-    con.execute(
-        """
-        create table if not exists quarantine.rejected_rows (
-          load_id bigint not null,
-          report_code varchar not null,
-          source_file varchar not null,
-          source_line bigint not null,
-          reason_code varchar not null,     -- csv_structure | required_missing | bad_date | bad_amount | ...
-          reason varchar not null,          -- readable: which column, which value, what was expected
-          record varchar                    -- the row as read (JSON of the raw text values, or the CSV line)
         )
         """
     )
