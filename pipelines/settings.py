@@ -36,6 +36,8 @@ class Settings:
     published_dir: Path
     # A landing file modified less than this many seconds ago may still be being written: load it next run.
     landing_settle_seconds: float = 10.0
+    # Landing files whose size, times, inode and device are unchanged since they were hashed are not read again.
+    landing_fingerprint_cache: bool = True
     # Sheets tried first in .xlsx exports; otherwise the first sheet with a recognised header.
     xlsx_sheet_names: tuple[str, ...] = ("Main Report",)
     # Lines searched for the header row (ACE exports may start with title lines).
@@ -226,6 +228,8 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError(f"time_zone: unknown time zone {s.time_zone!r} (e.g. America/New_York)") from exc
     if s.cape_line_ending not in ("CRLF", "LF"):
         raise SettingsError(f"cape_line_ending must be CRLF or LF, got {s.cape_line_ending!r}")
+    if not isinstance(s.landing_fingerprint_cache, bool):
+        raise SettingsError(f"landing_fingerprint_cache must be true or false, got {s.landing_fingerprint_cache!r}")
     if not isinstance(s.dbt_docs_each_run, bool):
         raise SettingsError(f"dbt_docs_each_run must be true or false, got {s.dbt_docs_each_run!r}")
     if not isinstance(s.daily_run_cron, str) or len(s.daily_run_cron.split()) != 5:

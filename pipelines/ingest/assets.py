@@ -45,13 +45,17 @@ def landing_inventory(context: AssetExecutionContext, pipeline: PipelineResource
         if i.status in ("refused", "deferred"):
             context.log.warning(f"{i.name}: {i.status}: {i.reason}")
     new = by_status.get("new", 0)
+    from_cache = sum(i.file is not None and i.file.from_cache for i in items)
     # An empty folder, or one with nothing new, is a normal day: the marts are still rebuilt as of the run's date.
     summary = f"{new} new file(s) to load" if new else "nothing new in the landing folder"
-    context.log.info(f"{settings.landing_dir}: {len(items)} item(s); {summary}")
+    context.log.info(
+        f"{settings.landing_dir}: {len(items)} item(s), {from_cache} fingerprint(s) from the cache; {summary}"
+    )
     return MaterializeResult(
         metadata={
             "landing_dir": str(settings.landing_dir),
             "files_seen": len(items),
+            "fingerprints_from_cache": from_cache,
             "summary": summary,
             **{f"files_{k}": v for k, v in sorted(by_status.items())},
             "files": MetadataValue.md(

@@ -111,6 +111,7 @@ class LandingFile:
     utf8: bool  # the whole file decodes as UTF-8 (checked while hashing)
     head: bytes = b""  # its first bytes, for a refusal's excerpt
     source_archive: str | None = None
+    from_cache: bool = False  # its fingerprint came from the fingerprint cache: the file was not read this run
 
 
 class Hasher:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.ingest import fingerprint_cache
 from pipelines.ingest.archive import expand
 from pipelines.ingest.files import (
     ARCHIVE_SUFFIXES,
@@ -97,6 +98,7 @@ class _Inventory:
         }
         self.seen: set[str] = set()
         self.items: list[InventoryItem] = []
+        self.cache = fingerprint_cache.FingerprintCache(con, settings.landing_fingerprint_cache, now)
         self.work = run_work_dir(settings, run_id)
         self.landing = settings.landing_dir.resolve()
 
@@ -145,15 +147,18 @@ class _Inventory:
         if self.now - before.st_mtime < self.settings.landing_settle_seconds:
             self.items.append(_deferred(name, before, "modified moments ago: it may still be being written"))
             return
-        try:
-            lf = fingerprint(read_path, name)
-        except Refusal as refusal:
-            self._consider(_stand_in(path, name, before), refusal)
-            return
-        after = os.stat(read_path)
-        if (after.st_size, after.st_mtime) != (before.st_size, before.st_mtime):
-            self.items.append(_deferred(name, after, "changed while it was being read: it is still being written"))
-            return
+        lf = self.cache.lookup(read_path, name, before)
+        if lf is None:
+            try:
+                lf = fingerprint(read_path, name)
+            except Refusal as refusal:
+                self._consider(_stand_in(path, name, before), refusal)
+                return
+            after = os.stat(read_path)
+            if (after.st_size, after.st_mtime) != (before.st_size, before.st_mtime):
+                self.items.append(_deferred(name, after, "changed while it was being read: it is still being written"))
+                return
+            self.cache.remember(lf, before, after)
         if any("\udc80" <= ch <= "\udcff" for ch in path.name):
             # Names are stored as text: a name with bytes that are not UTF-8 could not be found again to load it.
             self._consider(lf, Refusal("bad_file_name", "the file name is not valid UTF-8: rename the file"))
@@ -215,12 +220,25 @@ def take_inventory(
 ) -> list[InventoryItem]:
     """Fingerprint and classify every landing file; record refusals in the ledger; write ingest.landing_inventory.
 
-    An empty landing folder is a normal day: the table is written empty and the run goes on.
+    A file whose stat is the one cached is not read again (``fingerprint_cache``). The refusals, the inventory
+    and the cache commit together. An empty landing folder is a normal day: the table is written empty.
     """
     inventory = _Inventory(con, settings, aliases, run_id, time.time() if now is None else now)
     clear_old_work(settings, keep=inventory.work)
-    for path in list_landing(settings.landing_dir):
-        inventory.entry(path)
+    con.execute("begin transaction")
+    try:
+        for path in list_landing(settings.landing_dir):
+            inventory.entry(path)
+        _write_inventory(con, inventory, run_id)
+        inventory.cache.write(con)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return inventory.items
+
+
+def _write_inventory(con, inventory: _Inventory, run_id: str) -> None:
     con.execute(
         "create or replace table ingest.landing_inventory (file_name varchar, file_path varchar, "
         "file_sha256 varchar, file_size_bytes bigint, file_modified_at timestamp, utf8 boolean, "
@@ -247,7 +265,6 @@ def take_inventory(
         con.executemany(
             "insert into ingest.landing_inventory values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)", rows
         )
-    return inventory.items
 
 
 def _path_text(item: InventoryItem) -> str | None:
@@ -344,6 +361,8 @@ def load_report(
                 raise FileChanged(f"now looks like {match.report.code}")
             results.append(load_file(con, settings, lf, header, match, run_id, fp, work))
         except FileChanged as exc:
+            if archive is None:  # a cached fingerprint it no longer matches is not trusted again
+                fingerprint_cache.forget(con, lf.path)
             con.execute(
                 "update ingest.landing_inventory set status = 'deferred', reason = ? where file_name = ? "
                 "and status = 'new'",

@@ -160,3 +160,24 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+
+
+def ensure_fingerprint_cache(con: duckdb.DuckDBPyConnection) -> None:
+    """The landing inventory's fingerprint cache (``ingest/fingerprint_cache.py``), created on first use: it is the
+    inventory's own table, not an input of dbt's, so ``ensure_warehouse`` (the sources) leaves it out."""
+    con.execute(
+        """
+        create table if not exists ingest.landing_fingerprints (
+          file_path blob not null,          -- resolved path, as the file system's bytes (names need not be UTF-8)
+          file_size_bytes bigint not null,  -- with the next four: the stat a cached fingerprint is valid for
+          mtime_ns bigint not null,
+          ctime_ns bigint not null,
+          inode ubigint not null,
+          device ubigint not null,
+          file_sha256 varchar not null,
+          utf8 boolean not null,            -- the whole file decodes as UTF-8
+          head blob not null,               -- its first 256 bytes (a refusal's excerpt, the BOM)
+          fingerprinted_at timestamp not null
+        )
+        """
+    )
