@@ -68,11 +68,19 @@ def test_the_catalog_gives_each_column_its_description_and_tests(tmp_path):
                   - unique_combination:
                       arguments:
                         combination_of_columns: [debt_key, importer_number]
+                  - not_null_columns:
+                      name: not_null_columns_fct_debts
+                      arguments:
+                        column_names: [debt_key]
+                  - not_null_columns:
+                      arguments:
+                        column_names: [note]
+                      config:
+                        severity: warn
                 columns:
                   - name: debt_key
                     description: The debt | its `a|b` key.
                     data_tests:
-                      - not_null
                       - relationships:
                           arguments:
                             to: ref('fct_refunds')
@@ -107,7 +115,8 @@ def test_the_catalog_gives_each_column_its_description_and_tests(tmp_path):
     assert "- Unit tests: `fct_debts_one_row_per_debt`.\n" in text
     assert "| `debt_key` | The debt \\| its `a\\|b` key. | `not_null`, `relationships` (fct_refunds.debt_key) |" in text
     assert "| `offset_type_code` | cbp_debt or top. | `accepted_values` (cbp_debt, top) *warn* |" in text
-    assert "| `note` | Free text. |  |" in text
+    # one not_null_columns test per model, shown as not_null on each column it lists (with its config)
+    assert "| `note` | Free text. | `not_null` *warn* |" in text
 
     out = tmp_path / "CATALOG.md"
     assert write_catalog(out, tmp_path) is True and out.read_text(encoding="utf-8") == text

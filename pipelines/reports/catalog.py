@@ -3,8 +3,10 @@
 Every model under dbt_project/models/marts/ and dbt_project/models/reporting/ (the folder names its schema): its
 description, every column with its description, and what guards it: the data tests of the model and of each
 column (with their arguments, and ``warn`` when a failure only warns), the singular tests under dbt_project/tests/
-that read it, and the names of its dbt unit tests. The text depends on the YAML alone (files in path order,
-columns in YAML order), so the same YAML always gives the same file; a test compares the committed file with it.
+that read it, and the names of its dbt unit tests. A model's ``not_null_columns`` test (one test over all its
+not-null columns) is shown as ``not_null`` on each column it lists. The text depends on the YAML alone (files in
+path order, columns in YAML order), so the same YAML always gives the same file; a test compares the committed file
+with it.
 
     python -m pipelines.reports.catalog      (make catalog)
 """
@@ -65,8 +67,9 @@ def catalog_text(dbt_dir: Path = DBT_DIR) -> str:
 
 def _model_section(name: str, source: Path, model: dict, units: list[str], singular: dict) -> str:
     lines = [f"## {name}", "", _text(model.get("description", "")), ""]
+    table_tests, not_null = _not_null_columns(model.get("data_tests") or [])
     guards = [
-        ("Tests on the table", ", ".join(_test(t) for t in model.get("data_tests") or [])),
+        ("Tests on the table", ", ".join(_test(t) for t in table_tests)),
         ("Singular tests", ", ".join(f"`{t}`" for t in singular.get(model["name"], []))),
         ("Unit tests", ", ".join(f"`{u}`" for u in units)),
     ]
@@ -74,9 +77,24 @@ def _model_section(name: str, source: Path, model: dict, units: list[str], singu
     lines += [f"- YAML: [{source.as_posix()}](../{source.as_posix()})", ""]
     lines += ["| column | description | tests |", "|---|---|---|"]
     for column in model.get("columns") or []:
-        tests = ", ".join(_test(t) for t in column.get("data_tests") or [])
+        tests = ", ".join(_test(t) for t in not_null.get(column["name"], []) + (column.get("data_tests") or []))
         lines.append(f"| `{column['name']}` | {_cell(_text(column.get('description', '')))} | {_cell(tests)} |")
     return "\n".join(lines) + "\n"
+
+
+def _not_null_columns(tests: list) -> tuple[list, dict[str, list]]:
+    """The model's tests other than ``not_null_columns``, and that test spread over its columns as ``not_null``
+    (with its config): one dbt test checks them all, the catalog shows each column's guard where it is read."""
+    others, by_column = [], {}
+    for test in tests:
+        if isinstance(test, dict) and "not_null_columns" in test:
+            body = test["not_null_columns"] or {}
+            per_column = {"not_null": {"config": body["config"]}} if body.get("config") else "not_null"
+            for column in body["arguments"]["column_names"]:
+                by_column.setdefault(column, []).append(per_column)
+        else:
+            others.append(test)
+    return others, by_column
 
 
 def _test(test: str | dict) -> str:
