@@ -72,11 +72,11 @@ lint: setup sql-lint
 SQLFLUFF_ENV = REFUNDS_WAREHOUSE=$(CURDIR)/.tools/sqlfluff.duckdb REFUNDS_AS_OF=2026-01-01 DBT_SEND_ANONYMOUS_USAGE_STATS=false
 sql-lint: setup
 	@mkdir -p .tools
-	cd dbt_project && $(SQLFLUFF_ENV) ../$(BIN)/sqlfluff lint models --processes 2 --disable-progress-bar --nocolor
+	cd dbt_project && $(SQLFLUFF_ENV) ../$(BIN)/sqlfluff lint models tests --processes 2 --disable-progress-bar --nocolor
 
 sql-fix: setup
 	@mkdir -p .tools
-	cd dbt_project && $(SQLFLUFF_ENV) ../$(BIN)/sqlfluff fix models --processes 2 --disable-progress-bar
+	cd dbt_project && $(SQLFLUFF_ENV) ../$(BIN)/sqlfluff fix models tests --processes 2 --disable-progress-bar
 
 bench: setup
 	$(BIN)/python benchmarks/daily_run_benchmark.py --json data/bench/daily_run.json
