@@ -25,8 +25,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT = ROOT / "dbt_project"
-DBT = Path(sys.executable).parent / "dbt"
+sys.path.insert(0, str(ROOT))
+
+from pipelines.transform.dbt import DBT_PROJECT_DIR as DBT_PROJECT  # noqa: E402
+from pipelines.transform.dbt import dbt_executable  # noqa: E402
 
 
 def main() -> None:
@@ -46,7 +48,7 @@ def main() -> None:
         shutil.copyfile(args.warehouse, warehouse)
         env = {**os.environ, "REFUNDS_WAREHOUSE": str(warehouse), "REFUNDS_AS_OF": args.as_of}
         skipped = ["unit_test", "test"] if args.without_tests else ["unit_test"]
-        build = [str(DBT), "build", "--exclude-resource-type", *skipped, "--quiet"]
+        build = [dbt_executable(), "build", "--exclude-resource-type", *skipped, "--quiet"]
         build += ["--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
         # dbt's artifacts and saved parse in the scratch folder: the project's target/ (whose saved parse the daily
         # run reuses) is not touched
